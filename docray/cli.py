@@ -1,0 +1,137 @@
+"""docray's command line: ``docray run`` (pipelines) and ``docray parse`` (MinerU-style)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from docray import __version__
+
+BACKENDS = {"pipeline": None}  # MinerU backend name -> docray pipeline (None: the --pipeline option)
+VLM_BACKENDS = ("vlm-transformers", "vlm-vllm-engine", "vlm-http-client", "vlm-vllm-async-engine")
+
+
+def _progress_printer(total: int):
+    def show(done: int, stats: dict[str, Any]) -> None:
+        status = next((k for k, v in stats["status"].items() if v), "?")
+        print(f"[{done}/{total}] {status} {stats['pages']} pages", file=sys.stderr, flush=True)
+
+    return show
+
+
+def _execute(spec, inputs: list[str], output: str, args: argparse.Namespace) -> int:
+    from docray.operators.ingest import expand_inputs
+    from docray.pipelines.runner import format_summary, make_executor, run_pipeline
+
+    expanded = expand_inputs(inputs)
+    for warning in getattr(expanded, "warnings", []) or []:
+        print(f"warning: {warning}", file=sys.stderr)
+    total = len(expanded.files)
+    print(f"docray {spec.name}: {total} input documents{' + Parquet inputs' if expanded.parquet else ''} -> {output}", file=sys.stderr)
+    executor = make_executor(
+        args.executor, address=args.address, progress=_progress_printer(total), progress_bars=not args.no_progress
+    )
+    report = run_pipeline(spec, expanded, output, executor=executor)
+    print(format_summary(report))
+    return 0 if report.complete else 1
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from docray.pipelines.spec import apply_overrides, load_pipeline
+
+    spec = apply_overrides(load_pipeline(args.pipeline), args.set or [])
+    return _execute(spec, args.input, args.output, args)
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from docray.pipelines.spec import apply_overrides, load_pipeline
+
+    if args.backend in VLM_BACKENDS:
+        print(f"error: backend {args.backend!r} is not available yet in this docray version; use -b pipeline", file=sys.stderr)
+        return 2
+    if args.backend not in BACKENDS:
+        print(f"error: unknown backend {args.backend!r}; choose from pipeline, {', '.join(VLM_BACKENDS)}", file=sys.stderr)
+        return 2
+    spec = load_pipeline(args.pipeline)
+    overrides = [f"render.method={args.method}", f"render.start_page={args.start}"]
+    if args.end is not None:
+        overrides.append(f"render.end_page={args.end}")
+    lang_stages = [s.stage_name for s in spec.stages if s.op in ("ocr",)]
+    overrides += [f"{stage}.lang={args.lang}" for stage in lang_stages]
+    if args.lang and not lang_stages:
+        print(f"note: pipeline {spec.name!r} has no OCR stage; -l {args.lang} has no effect", file=sys.stderr)
+    spec = apply_overrides(spec, overrides + (args.set or []))
+    spec.output.files_dir = ""
+    if not args.parquet:
+        spec.output.tables = []
+    inputs = list(args.paths) + list(args.path or [])
+    if not inputs:
+        print("error: give at least one file or directory (positional or -p)", file=sys.stderr)
+        return 2
+    return _execute(spec, inputs, args.output, args)
+
+
+def cmd_pipelines(args: argparse.Namespace) -> int:
+    from importlib import resources
+
+    from docray.pipelines.spec import load_pipeline
+
+    for entry in sorted(resources.files("docray.pipelines").iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".yaml"):
+            spec = load_pipeline(entry.name)
+            print(f"{spec.name:12s} {spec.description.strip().splitlines()[0] if spec.description else ''}")
+    return 0
+
+
+def _add_executor_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--executor", choices=("ray", "local"), default="ray", help="Ray Data (default) or in-process")
+    p.add_argument("--address", default=None, help="Ray address to connect to (default: start an embedded local Ray)")
+    p.add_argument("--set", action="append", metavar="STAGE.KEY=VALUE", help="override a stage config value (YAML)")
+    p.add_argument("--no-progress", action="store_true", help="hide Ray Data progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="docray", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"docray {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a pipeline YAML over inputs, writing Parquet and per-document files")
+    run.add_argument("pipeline", help="pipeline YAML path or bundled name (fast)")
+    run.add_argument("--input", "-i", action="append", required=True, help="file, directory, glob, URL or Parquet; repeatable")
+    run.add_argument("--output", "-o", required=True, help="output directory or URL")
+    _add_executor_options(run)
+    run.set_defaults(func=cmd_run)
+
+    parse = sub.add_parser("parse", help="MinerU-style parsing of files or directories to .md and JSON")
+    parse.add_argument("paths", nargs="*", help="PDF / image files or directories")
+    parse.add_argument("-p", "--path", action="append", help="input path (MinerU's -p); repeatable")
+    parse.add_argument("-o", "--output", required=True, help="output directory")
+    parse.add_argument("-m", "--method", choices=("auto", "txt", "ocr"), default="auto", help="parse method")
+    parse.add_argument("-b", "--backend", default="pipeline", help="backend: pipeline (vlm-* arrive later)")
+    parse.add_argument("-l", "--lang", default=None, help="document language for OCR (e.g. ch, en)")
+    parse.add_argument("-s", "--start", type=int, default=0, help="first page (0-based)")
+    parse.add_argument("-e", "--end", type=int, default=None, help="last page (0-based, inclusive)")
+    parse.add_argument("--pipeline", default="fast", help="docray pipeline used by the pipeline backend")
+    parse.add_argument("--parquet", action="store_true", help="also write documents/pages Parquet")
+    _add_executor_options(parse)
+    parse.set_defaults(func=cmd_parse)
+
+    lst = sub.add_parser("pipelines", help="list bundled pipelines")
+    lst.set_defaults(func=cmd_pipelines)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from docray.pipelines.spec import PipelineError
+
+    try:
+        return args.func(args)
+    except (PipelineError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Typed in-memory objects for page logic.
+
+Pure page functions (text-layer grouping, reading order, MinerU formatting) take and return these
+dataclasses, never Arrow or dicts, so tests call them without Ray.  ``from_row``/``to_row``
+convert to and from the Arrow structs declared in :mod:`docray.schema`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from docray.schema import BlockType, FontFlags, Route, RouteReason
+
+BBox = tuple[float, float, float, float]  # x0, y0, x1, y1 in PDF points, origin top-left
+
+
+def bbox_union(boxes: list[BBox]) -> BBox:
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+@dataclass(slots=True)
+class Span:
+    """A run of text-layer characters with one font on one baseline."""
+
+    text: str
+    bbox: BBox
+    font: str = ""
+    size: float = 0.0
+    flags: FontFlags = FontFlags.NONE
+
+    @property
+    def bold(self) -> bool:
+        return bool(self.flags & FontFlags.BOLD)
+
+    @property
+    def italic(self) -> bool:
+        return bool(self.flags & FontFlags.ITALIC)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Span:
+        return cls(
+            text=row["text"],
+            bbox=tuple(row["bbox"]),  # type: ignore[arg-type]
+            font=row.get("font") or "",
+            size=float(row.get("size") or 0.0),
+            flags=FontFlags(int(row.get("flags") or 0)),
+        )
+
+    def to_row(self) -> dict[str, Any]:
+        return {"text": self.text, "bbox": list(self.bbox), "font": self.font, "size": self.size, "flags": int(self.flags)}
+
+
+@dataclass(slots=True)
+class Line:
+    spans: list[Span]
+    bbox: BBox
+
+    @property
+    def text(self) -> str:
+        return "".join(s.text for s in self.spans)
+
+
+@dataclass(slots=True)
+class Block:
+    """A typed region of a page in reading order (a paragraph, a title, a figure, page furniture)."""
+
+    type: BlockType
+    bbox: BBox
+    lines: list[Line] = field(default_factory=list)
+    text: str = ""  # the block's final text (lines joined, dehyphenated)
+    level: int = 0  # title level, 1 = top
+    order: int = -1  # reading order on the page; -1 for discarded blocks
+    score: float = 1.0
+    img_path: str | None = None
+    html: str | None = None
+    latex: str | None = None
+
+    def to_row(self) -> dict[str, Any]:
+        return {
+            "type": self.type.value,
+            "bbox": list(self.bbox),
+            "order": self.order,
+            "level": self.level,
+            "text": self.text,
+            "score": self.score,
+            "html": self.html,
+            "latex": self.latex,
+            "img_path": self.img_path,
+        }
+
+
+@dataclass(slots=True)
+class PageText:
+    """What the text-layer assembler needs of one rendered page."""
+
+    page_idx: int
+    width: float
+    height: float
+    spans: list[Span] = field(default_factory=list)
+    image_boxes: list[BBox] = field(default_factory=list)
+    route: Route = Route.TXT
+    route_reason: RouteReason = RouteReason.TEXT_LAYER
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> PageText:
+        return cls(
+            page_idx=int(row["page_idx"]),
+            width=float(row["width"]),
+            height=float(row["height"]),
+            spans=[Span.from_row(s) for s in row.get("spans") or []],
+            image_boxes=[tuple(b) for b in row.get("image_boxes") or []],  # type: ignore[misc]
+            route=Route(row.get("route") or Route.TXT.value),
+            route_reason=RouteReason(row.get("route_reason") or RouteReason.TEXT_LAYER.value),
+        )
+
+
+@dataclass(slots=True)
+class PageLayout:
+    """An assembled page: content blocks in reading order plus discarded furniture."""
+
+    page_idx: int
+    width: float
+    height: float
+    blocks: list[Block] = field(default_factory=list)
+    discarded: list[Block] = field(default_factory=list)

@@ -1,0 +1,247 @@
+"""The one Arrow data model of docray: enums, column fields and table schemas.
+
+Three tables flow through a pipeline:
+
+* **documents**: one row per input document (``ingest`` writes it, ``assemble`` completes it).
+* **pages**: one row per page (``render`` fans a document out into pages; model stages add
+  columns; ``assemble`` gathers them back into their document).
+* **blocks**: a list column of the pages table (typed blocks with MinerU's type names).
+
+Every column any operator reads or writes is declared once in :data:`FIELDS`; operators name
+columns and the pipeline builder checks the names against this registry when a pipeline is
+built.  Coordinates are PDF points, origin top-left, ``[x0, y0, x1, y1]``.
+"""
+
+from __future__ import annotations
+
+from enum import Enum, IntFlag
+
+import pyarrow as pa
+
+
+class Status(str, Enum):
+    """Outcome of a document or page."""
+
+    OK = "ok"
+    PARTIAL = "partial"  # some pages failed, the rest are usable
+    ERROR = "error"
+
+
+class ErrorCode(str, Enum):
+    """Why a document or page failed; stable names to filter on."""
+
+    NOT_FOUND = "not_found"
+    READ_FAILED = "read_failed"
+    EMPTY_FILE = "empty_file"
+    TOO_LARGE = "too_large"
+    UNSUPPORTED_FORMAT = "unsupported_format"
+    CORRUPT = "corrupt"
+    ENCRYPTED = "encrypted"
+    ZERO_PAGES = "zero_pages"
+    TOO_MANY_PAGES = "too_many_pages"
+    RENDER_FAILED = "render_failed"
+    ASSEMBLE_FAILED = "assemble_failed"
+    INTERNAL = "internal"
+
+
+class DocKind(str, Enum):
+    PDF = "pdf"
+    IMAGE = "image"
+
+
+class ParseMethod(str, Enum):
+    """MinerU's ``-m``: trust the text layer (``txt``), force OCR, or decide per page."""
+
+    AUTO = "auto"
+    TXT = "txt"
+    OCR = "ocr"
+
+
+class Route(str, Enum):
+    """How a page's text is obtained."""
+
+    TXT = "txt"
+    OCR = "ocr"
+
+
+class RouteReason(str, Enum):
+    TEXT_LAYER = "text_layer"  # a usable text layer
+    FORCED = "forced"  # the parse method was txt or ocr
+    NO_TEXT_LAYER = "no_text_layer"
+    GARBLED_TEXT = "garbled_text"  # text layer exists but does not decode to real text
+    IMAGE_ONLY = "image_only"  # a scanned page: one image covers the page, little text
+    IMAGE_INPUT = "image_input"  # the document is a PNG/JPEG/TIFF/WebP image
+
+
+class BlockType(str, Enum):
+    """Block types, named as MinerU names them (pipeline and VLM backends)."""
+
+    TEXT = "text"
+    TITLE = "title"
+    LIST = "list"
+    INDEX = "index"
+    REF_TEXT = "ref_text"
+    IMAGE = "image"
+    IMAGE_BODY = "image_body"
+    IMAGE_CAPTION = "image_caption"
+    IMAGE_FOOTNOTE = "image_footnote"
+    TABLE = "table"
+    TABLE_BODY = "table_body"
+    TABLE_CAPTION = "table_caption"
+    TABLE_FOOTNOTE = "table_footnote"
+    INTERLINE_EQUATION = "interline_equation"
+    INLINE_EQUATION = "inline_equation"
+    CODE = "code"
+    CODE_BODY = "code_body"
+    CODE_CAPTION = "code_caption"
+    ALGORITHM = "algorithm"
+    HEADER = "header"
+    FOOTER = "footer"
+    PAGE_NUMBER = "page_number"
+    PAGE_FOOTNOTE = "page_footnote"
+    ASIDE_TEXT = "aside_text"
+    PHONETIC = "phonetic"
+
+    @property
+    def is_discarded(self) -> bool:
+        """Page furniture that MinerU keeps in ``discarded_blocks``, out of the Markdown."""
+        return self in _DISCARDED
+
+
+_DISCARDED = frozenset(
+    {BlockType.HEADER, BlockType.FOOTER, BlockType.PAGE_NUMBER, BlockType.ASIDE_TEXT, BlockType.PAGE_FOOTNOTE}
+)
+
+
+class SpanType(str, Enum):
+    TEXT = "text"
+    INLINE_EQUATION = "inline_equation"
+    INTERLINE_EQUATION = "interline_equation"
+    IMAGE = "image"
+    TABLE = "table"
+
+
+class FontFlags(IntFlag):
+    """Style bits of a text-layer span (docray's own, derived from the PDF font)."""
+
+    NONE = 0
+    BOLD = 1
+    ITALIC = 2
+    MONOSPACE = 4
+    SERIF = 8
+    SYMBOLIC = 16
+
+
+# --------------------------------------------------------------------------- Arrow types
+
+BBOX = pa.list_(pa.float32(), 4)
+
+SPAN = pa.struct(
+    [
+        pa.field("text", pa.string()),
+        pa.field("bbox", BBOX),
+        pa.field("font", pa.string()),
+        pa.field("size", pa.float32()),
+        pa.field("flags", pa.int32()),  # FontFlags
+    ]
+)
+
+BLOCK = pa.struct(
+    [
+        pa.field("type", pa.string()),  # BlockType
+        pa.field("bbox", BBOX),
+        pa.field("order", pa.int32()),  # reading order on the page; -1 for discarded blocks
+        pa.field("level", pa.int16()),  # title level (1 = top), 0 otherwise
+        pa.field("text", pa.string()),
+        pa.field("score", pa.float32()),
+        pa.field("html", pa.string()),
+        pa.field("latex", pa.string()),
+        pa.field("img_path", pa.string()),
+    ]
+)
+
+IMAGE_FILE = pa.struct([pa.field("path", pa.string()), pa.field("data", pa.binary())])
+
+TIMINGS = pa.map_(pa.string(), pa.float64())  # stage name -> seconds spent on this row
+
+# --------------------------------------------------------------------------- columns
+
+def _col(name: str, type_: pa.DataType, doc: str = "") -> pa.Field:
+    return pa.field(name, type_, metadata={"description": doc} if doc else None)
+
+
+FIELDS: dict[str, pa.Field] = {
+    f.name: f
+    for f in [
+        # identity
+        _col("doc_id", pa.string(), "sha256 of the document bytes"),
+        _col("source", pa.string(), "input URI; unique per input document"),
+        _col("name", pa.string(), "output file stem, unique within a run"),
+        _col("mime", pa.string()),
+        _col("kind", pa.string(), "DocKind"),
+        _col("size_bytes", pa.int64()),
+        _col("bytes", pa.large_binary(), "document content; dropped after render"),
+        _col("num_pages", pa.int32(), "pages in the document (before any page range)"),
+        # outcome
+        _col("status", pa.string(), "Status"),
+        _col("error", pa.string()),
+        _col("error_code", pa.string(), "ErrorCode"),
+        _col("timings", TIMINGS),
+        # pages
+        _col("page_idx", pa.int32(), "0-based page index; -1 on a document's error row"),
+        _col("width", pa.float32(), "PDF points"),
+        _col("height", pa.float32(), "PDF points"),
+        _col("rotation", pa.int16()),
+        _col("image", pa.binary(), "encoded page image (PNG/JPEG), or null"),
+        _col("image_dpi", pa.float32()),
+        _col("route", pa.string(), "Route"),
+        _col("route_reason", pa.string(), "RouteReason"),
+        _col("num_chars", pa.int32(), "text-layer characters on the page"),
+        _col("garbled_ratio", pa.float32(), "share of text-layer chars that are not real text"),
+        _col("image_coverage", pa.float32(), "share of the page covered by image objects"),
+        _col("spans", pa.list_(SPAN), "text-layer spans"),
+        _col("image_boxes", pa.list_(BBOX), "boxes of the page's image objects"),
+        _col("blocks", pa.list_(BLOCK)),
+        # document outputs
+        _col("markdown", pa.string()),
+        _col("content_list", pa.string(), "MinerU content_list.json text"),
+        _col("middle_json", pa.string(), "MinerU middle.json text (written as a file, not kept)"),
+        _col("images", pa.list_(IMAGE_FILE), "image files of the document (images/...)"),
+    ]
+}
+
+DOCUMENT_COLUMNS = ("doc_id", "source", "name", "mime", "kind", "size_bytes", "bytes", "status", "error", "error_code", "timings")
+
+PAGE_COLUMNS = (
+    "doc_id", "source", "name", "kind", "num_pages", "page_idx", "width", "height", "rotation",
+    "image", "image_dpi", "route", "route_reason", "num_chars", "garbled_ratio", "image_coverage",
+    "spans", "image_boxes", "status", "error", "error_code", "timings",
+)  # fmt: skip
+
+# A page as kept in the pages Parquet table (no image bytes unless asked for).
+PAGE_RECORD_COLUMNS = tuple(c for c in PAGE_COLUMNS if c != "image") + ("blocks", "markdown")
+
+RESULT_COLUMNS = (
+    "doc_id", "source", "name", "mime", "kind", "size_bytes", "num_pages", "status", "error", "error_code",
+    "timings", "markdown", "content_list", "middle_json", "images", "pages",
+)  # fmt: skip
+
+
+def schema_of(columns: tuple[str, ...] | list[str]) -> pa.Schema:
+    """Arrow schema for the named columns, in order, from the registry."""
+    return pa.schema([field(c) for c in columns])
+
+
+def field(name: str) -> pa.Field:
+    try:
+        return FIELDS[name]
+    except KeyError:
+        raise KeyError(f"unknown column {name!r}; declare it in docray.schema.FIELDS") from None
+
+
+PAGE_RECORD = pa.struct([FIELDS[c] for c in PAGE_RECORD_COLUMNS])
+FIELDS["pages"] = _col("pages", pa.list_(PAGE_RECORD), "the document's page records")
+
+DOCUMENTS = schema_of(DOCUMENT_COLUMNS)
+PAGES = schema_of(PAGE_COLUMNS)
+RESULTS = schema_of(RESULT_COLUMNS)

@@ -1,0 +1,199 @@
+"""Text-layer assembly of one document: spans -> lines -> reading order -> paragraphs and titles.
+
+:func:`assemble_document` is the single entry point.  Steps:
+
+1. each text-layer page's spans are grouped into lines (:mod:`.lines`);
+2. running headers, footers and page numbers are found across pages (:mod:`.furniture`) and
+   become discarded blocks (``PageLayout.discarded``, order -1, never in the Markdown);
+3. the remaining lines and the page's image objects are put in reading order (:mod:`.order`);
+4. consecutive lines form paragraphs (:mod:`.paragraphs`), and titles with document-wide levels
+   are picked among them (:mod:`.titles`);
+5. a paragraph cut by a column or page break is joined back (:func:`merge_continuations`);
+6. image objects larger than ``min_image_area_ratio`` of the page become IMAGE blocks in reading
+   order, with ``img_path=None`` (nothing is cropped yet; the Markdown leaves them out and the
+   content list shows them with an empty ``img_path``).  An image covering more than
+   ``max_image_area_ratio`` of a page that also has text is a page background and is skipped.
+   Text lines over an image stay text.
+
+Pages routed to OCR have no usable text layer and get an empty layout (OCR comes later).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from docray.datamodel import BBox, Block, Line, PageLayout, PageText
+from docray.operators.textlayer.furniture import FurnitureOptions, find_furniture
+from docray.operators.textlayer.lines import LineOptions, dominant_size, group_lines, line_text
+from docray.operators.textlayer.order import OrderOptions, reading_order
+from docray.operators.textlayer.paragraphs import ParagraphOptions, join_lines, split_paragraphs, typical_gap_em
+from docray.operators.textlayer.titles import TitleOptions, title_candidate, title_levels
+from docray.schema import BlockType, Route
+
+
+@dataclass(frozen=True, slots=True)
+class AssembleOptions:
+    """Knobs of the text-layer assembler (defaults suit ordinary documents)."""
+
+    dehyphenate: bool = True
+    remove_furniture: bool = True
+    title_size_ratio: float = 1.15
+    max_title_levels: int = 4
+    furniture_band: float = 0.09
+    furniture_min_page_ratio: float = 0.5
+    min_image_area_ratio: float = 0.02
+    max_image_area_ratio: float = 0.9
+    merge_continuations: bool = True
+    lines: LineOptions = field(default_factory=LineOptions)
+    order: OrderOptions = field(default_factory=OrderOptions)
+    paragraphs: ParagraphOptions = field(default_factory=ParagraphOptions)
+
+
+@dataclass(slots=True)
+class _Item:
+    """One box to order on a page: a text line or an image object."""
+
+    bbox: BBox
+    line: Line | None = None
+
+
+def assemble_document(pages: list[PageText], options: AssembleOptions = AssembleOptions()) -> list[PageLayout]:
+    """Assemble a document's pages (any order) into page layouts, sorted by page index."""
+    pages = sorted(pages, key=lambda p: p.page_idx)
+    lines_per_page = [group_lines(p.spans, options.lines) if p.route == Route.TXT else [] for p in pages]
+    if options.remove_furniture:
+        furniture = find_furniture(
+            [(p.width, p.height) for p in pages],
+            lines_per_page,
+            FurnitureOptions(band=options.furniture_band, min_page_ratio=options.furniture_min_page_ratio),
+        )
+    else:
+        furniture = [{} for _ in pages]
+
+    layouts: list[PageLayout] = []
+    ordered_items: list[list[_Item]] = []
+    for page, lines, found in zip(pages, lines_per_page, furniture):
+        layout = PageLayout(page_idx=page.page_idx, width=page.width, height=page.height)
+        layout.discarded = [_text_block(kind, [lines[i]], options.dehyphenate) for i, kind in sorted(found.items())]
+        content = [line for i, line in enumerate(lines) if i not in found]
+        items = [_Item(line.bbox, line) for line in content]
+        if page.route == Route.TXT:
+            items += [_Item(box) for box in page_images(page, content, options)]
+        order = reading_order([item.bbox for item in items], options.order)
+        ordered_items.append([items[i] for i in order])
+        layouts.append(layout)
+
+    all_content = [item.line for items in ordered_items for item in items if item.line is not None]
+    body_size = dominant_size(all_content)
+    gap_em = typical_gap_em([[it.line for it in items if it.line is not None] for items in ordered_items])
+    title_opts = TitleOptions(size_ratio=options.title_size_ratio, max_levels=options.max_title_levels)
+
+    titles: list[tuple[Block, object]] = []
+    for layout, items in zip(layouts, ordered_items):
+        for run in _runs(items):
+            if run[0].line is None:
+                layout.blocks.append(Block(type=BlockType.IMAGE, bbox=run[0].bbox))
+                continue
+            for paragraph in split_paragraphs([it.line for it in run if it.line], gap_em, options.paragraphs):
+                block = _text_block(BlockType.TEXT, paragraph, options.dehyphenate)
+                candidate = title_candidate(paragraph, block.text, body_size, title_opts)
+                if candidate is not None:
+                    titles.append((block, candidate))
+                layout.blocks.append(block)
+        for order, block in enumerate(layout.blocks):
+            block.order = order
+
+    for (block, _), level in zip(titles, title_levels([c for _, c in titles], title_opts)):  # type: ignore[misc]
+        block.type = BlockType.TITLE
+        block.level = level
+    if options.merge_continuations:
+        merge_continuations(layouts, options.dehyphenate)
+    return layouts
+
+
+_CLOSED = re.compile(r"[.!?:;\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*$")
+
+
+def merge_continuations(layouts: list[PageLayout], dehyphenate: bool = True) -> None:
+    """Join paragraphs cut by a column or page break, in place (as MinerU does).
+
+    A text block continues the text block just before it in reading order when it starts in a
+    new column (above the previous block's last line) or on the next page, starts with a lowercase
+    letter, has the same font size, and the previous block does not end with a sentence end.  The
+    previous block takes the lines and the text (de-hyphenated across the break); its box stays
+    that of its own part, and the continuation block is removed from its page.
+    """
+    previous: tuple[PageLayout, Block] | None = None
+    for layout in layouts:
+        kept: list[Block] = []
+        for block in layout.blocks:
+            if previous is not None and _continues(previous[1], block, same_page=previous[0] is layout):
+                head = previous[1]
+                head.lines = head.lines + block.lines
+                head.text = join_lines([head.text, block.text], dehyphenate)
+                continue
+            kept.append(block)
+            previous = (layout, block)
+        if len(kept) != len(layout.blocks):
+            layout.blocks = kept
+            for order, block in enumerate(kept):
+                block.order = order
+
+
+def _continues(head: Block, block: Block, same_page: bool) -> bool:
+    if head.type != BlockType.TEXT or block.type != BlockType.TEXT or not head.lines or not block.lines:
+        return False
+    if not block.text[:1].islower() or _CLOSED.search(head.text):
+        return False
+    if abs(dominant_size(head.lines) - dominant_size(block.lines)) > 0.5:
+        return False
+    return not same_page or block.lines[0].bbox[1] < head.lines[-1].bbox[1]
+
+
+def page_images(page: PageText, text_lines: list[Line], options: AssembleOptions) -> list[BBox]:
+    """The page's image objects worth a block: clipped to the page, big enough, not a background."""
+    page_area = page.width * page.height
+    kept: list[BBox] = []
+    for box in page.image_boxes:
+        x0, y0, x1, y1 = max(0.0, box[0]), max(0.0, box[1]), min(page.width, box[2]), min(page.height, box[3])
+        area = (x1 - x0) * (y1 - y0)
+        if x1 <= x0 or y1 <= y0 or area < options.min_image_area_ratio * page_area:
+            continue
+        if area > options.max_image_area_ratio * page_area and text_lines:
+            continue
+        clipped = (x0, y0, x1, y1)
+        if any(_iou(clipped, other) > 0.9 for other in kept):
+            continue
+        kept.append(clipped)
+    return kept
+
+
+def _iou(a: BBox, b: BBox) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def _runs(items: list[_Item]) -> list[list[_Item]]:
+    """Ordered items cut into runs of consecutive text lines; each image is a run of its own."""
+    runs: list[list[_Item]] = []
+    for item in items:
+        if item.line is None or not runs or runs[-1][0].line is None:
+            runs.append([item])
+        else:
+            runs[-1].append(item)
+    return runs
+
+
+def _text_block(kind: BlockType, lines: list[Line], dehyphenate: bool) -> Block:
+    bbox = (
+        min(line.bbox[0] for line in lines),
+        min(line.bbox[1] for line in lines),
+        max(line.bbox[2] for line in lines),
+        max(line.bbox[3] for line in lines),
+    )
+    return Block(type=kind, bbox=bbox, lines=lines, text=join_lines([line_text(ln) for ln in lines], dehyphenate))

@@ -1,0 +1,211 @@
+"""Text-layer extraction of one PDF page: pdfium characters grouped into :class:`Span` s.
+
+A span is a run of consecutive characters (in pdfium's text order) with one font name, size
+(within 0.1 pt), style flags and writing direction, on one baseline, with no wide gap between
+neighbours: a gap wider than ``gap_factor`` x font size, a line break pdfium generates, or a jump
+backwards starts a new span, so two columns never share a span.  Right-to-left runs (characters
+advancing against the writing direction, as Arabic and Hebrew do in pdfium's logical order) are
+kept together too.
+
+Text: spaces between words are kept (pdfium generates a space for a word gap), runs of spaces are
+collapsed, spans are stripped.  A character pdfium cannot map to Unicode, and a control
+character, becomes U+FFFD so that :func:`text_quality` can count it; a soft hyphen becomes ``-``
+where pdfium says it ends a line and is dropped elsewhere.  Boxes are pdfium's loose character
+boxes (font ascent to descent), on the displayed page: points, origin top-left, after ``/Rotate``.
+
+The other page functions live in ``pdf_*`` modules and are re-exported here.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+import unicodedata
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from docray.datamodel import BBox, Span
+from docray.operators.textlayer.pdf_chars import (
+    StyleReader,
+    TextStyle,
+    count_chars,
+    get_char_origin,
+    get_loose_box,
+    get_unicode,
+    has_map_error,
+    is_generated,
+    is_hyphen,
+)
+from docray.operators.textlayer.pdf_geometry import PageFrame, image_boxes, image_coverage, page_frame
+from docray.operators.textlayer.pdf_image import image_pages, render_page_image
+from docray.operators.textlayer.pdf_open import open_pdf
+from docray.operators.textlayer.pdf_route import route_page
+
+__all__ = [
+    "extract_spans",
+    "text_quality",
+    "open_pdf",
+    "image_boxes",
+    "image_coverage",
+    "page_frame",
+    "route_page",
+    "render_page_image",
+    "image_pages",
+]
+
+REPLACEMENT = "\ufffd"
+_SPACES = frozenset({0x20, 0xA0, 0x09, 0x2002, 0x2003, 0x2009, 0x3000})
+_LINE_BREAKS = frozenset({0x0A, 0x0D})
+_HYPHEN_CANDIDATES = frozenset({0x02, 0x2D, 0xAD})  # pdfium may report a line-end hyphen as U+0002
+_CID = re.compile(r"\(cid:\d+\)")
+_SPACE_RUN = re.compile(" {2,}")
+
+
+class _Run:
+    """A span being built."""
+
+    __slots__ = ("style", "chars", "pending_space", "left", "bottom", "right", "top", "baseline", "lo", "hi", "progress")
+
+    def __init__(self, style: TextStyle, box: tuple[float, float, float, float], baseline: float, lo: float, hi: float):
+        self.style = style
+        self.chars: list[str] = []
+        self.pending_space = False
+        self.left, self.bottom, self.right, self.top = box
+        self.baseline = baseline  # origin's offset across the writing direction
+        self.lo, self.hi = lo, hi  # last character's extent along the writing direction
+        self.progress = 0  # +1 characters advance along the direction, -1 against it (RTL)
+
+    def add_box(self, box: tuple[float, float, float, float]) -> None:
+        self.left, self.bottom = min(self.left, box[0]), min(self.bottom, box[1])
+        self.right, self.top = max(self.right, box[2]), max(self.top, box[3])
+
+
+def extract_spans(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, gap_factor: float = 1.0) -> list[Span]:
+    """The page's text-layer spans (see the module docstring for the grouping rules)."""
+    frame = page_frame(page)
+    handle = ctypes.cast(textpage.raw, ctypes.c_void_p).value
+    if not handle:
+        return []
+    styles = StyleReader(textpage.raw, handle)
+    rect = pdfium_c.FS_RECTF()
+    ox, oy = ctypes.c_double(), ctypes.c_double()
+    ox_ref, oy_ref, rect_ref = ctypes.byref(ox), ctypes.byref(oy), ctypes.byref(rect)
+    spans: list[Span] = []
+    run: _Run | None = None
+
+    for index in range(count_chars(handle)):
+        code = get_unicode(handle, index)
+        if code in _LINE_BREAKS:  # pdfium's generated CR LF between lines, or a real one
+            run = _close(run, spans, frame)
+            continue
+        space = code in _SPACES
+        if space and is_generated(handle, index):
+            if run is not None:
+                run.pending_space = True
+            continue
+        text = _char_text(handle, index, code)
+        if text is None:
+            continue
+        style = styles.style(index)
+        get_loose_box(handle, index, rect_ref)
+        box = (rect.left, rect.bottom, rect.right, rect.top)
+        get_char_origin(handle, index, ox_ref, oy_ref)
+        dx, dy = style.dx, style.dy
+        baseline = oy.value * dx - ox.value * dy
+        lo = min(box[0] * dx, box[2] * dx) + min(box[1] * dy, box[3] * dy)
+        hi = max(box[0] * dx, box[2] * dx) + max(box[1] * dy, box[3] * dy)
+        if run is not None and _continues(run, style, baseline, lo, hi, gap_factor):
+            run.lo, run.hi = lo, hi
+            if space:  # a space glyph bridges its gap but adds no box
+                run.pending_space = True
+                continue
+            run.add_box(box)
+        elif space:  # a space glyph never starts a span
+            run = _close(run, spans, frame)
+            continue
+        else:
+            _close(run, spans, frame)
+            run = _Run(style, box, baseline, lo, hi)
+        if run.pending_space and run.chars:
+            run.chars.append(" ")
+        run.pending_space = False
+        run.chars.append(text)
+    _close(run, spans, frame)
+    return spans
+
+
+def _char_text(handle: int, index: int, code: int) -> str | None:
+    """The text of a non-space character: itself, ``-`` for a line-end hyphen, U+FFFD if not real text."""
+    if code in _HYPHEN_CANDIDATES:
+        if code == 0x2D or is_hyphen(handle, index):
+            return "-"
+        if code == 0xAD:
+            return None  # a soft hyphen inside a line is invisible
+    if has_map_error(handle, index) or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+        return REPLACEMENT
+    text = chr(code)
+    if unicodedata.category(text) == "Cc":
+        return REPLACEMENT
+    return text
+
+
+def _continues(run: _Run, style: TextStyle, baseline: float, lo: float, hi: float, gap_factor: float) -> bool:
+    current = run.style
+    if style is not current:
+        if (
+            style.font != current.font
+            or style.flags != current.flags
+            or abs(style.size - current.size) > 0.1
+            or style.dx * current.dx + style.dy * current.dy < 0.999
+        ):
+            return False
+    size = current.size or 1.0
+    if abs(baseline - run.baseline) > 0.25 * size:
+        return False
+    max_gap, slack = gap_factor * size, 0.25 * size
+    if run.progress >= 0 and lo - run.hi <= max_gap and lo >= run.lo - slack:
+        if lo > run.lo + slack:
+            run.progress = 1
+        return True
+    if run.progress <= 0 and run.lo - hi <= max_gap and hi <= run.hi + slack:
+        if hi < run.hi - slack:
+            run.progress = -1
+        return True
+    return False
+
+
+def _close(run: _Run | None, spans: list[Span], frame: PageFrame) -> None:
+    if run is None:
+        return None
+    text = _SPACE_RUN.sub(" ", "".join(run.chars)).strip()
+    if text:
+        bbox: BBox = tuple(round(v, 2) for v in frame.box(run.left, run.bottom, run.right, run.top))  # type: ignore[assignment]
+        spans.append(Span(text=text, bbox=bbox, font=run.style.font, size=run.style.size, flags=run.style.flags))
+    return None
+
+
+def text_quality(spans: list[Span]) -> tuple[int, float]:
+    """``(num_chars, garbled_ratio)`` of a page's spans.
+
+    ``num_chars`` counts the non-whitespace characters of all spans.  A character is *garbled*
+    when it is U+FFFD (what :func:`extract_spans` writes for a character pdfium cannot map to
+    Unicode and for a control character), a control character, in a Private Use Area (a glyph
+    with no Unicode meaning), or part of a ``(cid:NN)`` placeholder.  ``garbled_ratio`` is
+    garbled / num_chars, 0.0 for a page without characters.
+    """
+    total = garbled = 0
+    for span in spans:
+        text = span.text
+        cid_chars = sum(len(m) for m in _CID.findall(text))
+        if cid_chars:
+            garbled += cid_chars
+            total += cid_chars
+            text = _CID.sub("", text)
+        for char in text:
+            if char.isspace():
+                continue
+            total += 1
+            if char == REPLACEMENT or unicodedata.category(char) in ("Co", "Cc"):
+                garbled += 1
+    return total, (garbled / total if total else 0.0)

@@ -1,0 +1,139 @@
+"""Text-layer spans -> visual lines.
+
+A span is a run of characters with one font on one baseline.  Spans that sit on the same
+vertical band (they overlap vertically by at least half the smaller height) and follow each
+other closely from left to right (a gap of at most ``max_join_gap_em`` font sizes) form one
+line.  A column gutter is wider than that, so lines never cross it.  Where two joined spans
+have a visible gap and neither carries a space at the seam, a space is appended to the left
+span's text, so that ``Line.text`` reads naturally.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, replace
+
+from docray.datamodel import BBox, Line, Span, bbox_union
+from docray.schema import FontFlags
+
+
+@dataclass(frozen=True, slots=True)
+class LineOptions:
+    """How spans are grouped into lines."""
+
+    max_join_gap_em: float = 1.0  # widest horizontal gap (in font sizes) inside one line
+    min_vertical_overlap: float = 0.5  # share of the smaller height two spans must share
+    space_gap_em: float = 0.12  # a gap wider than this (in font sizes) is a word space
+
+
+def span_size(span: Span) -> float:
+    """The span's font size, or its box height when the text layer gives no size."""
+    return span.size if span.size > 0 else max(1.0, span.bbox[3] - span.bbox[1])
+
+
+def _normalised(span: Span) -> Span:
+    """The span with a usable box: ordered corners and a non-zero height."""
+    x0, y0, x1, y1 = span.bbox
+    x0, x1 = min(x0, x1), max(x0, x1)
+    y0, y1 = min(y0, y1), max(y0, y1)
+    if y1 - y0 < 0.5:
+        y0 = y1 - (span.size if span.size > 0 else 1.0)
+    bbox = (float(x0), float(y0), float(x1), float(y1))
+    return span if bbox == tuple(span.bbox) else replace(span, bbox=bbox)
+
+
+def vertical_overlap_ratio(a: BBox, b: BBox) -> float:
+    """Shared height of two boxes as a share of the smaller height."""
+    overlap = min(a[3], b[3]) - max(a[1], b[1])
+    smaller = min(a[3] - a[1], b[3] - b[1])
+    return overlap / smaller if smaller > 0 else 0.0
+
+
+@dataclass(slots=True)
+class _OpenLine:
+    spans: list[Span] = field(default_factory=list)
+    x1: float = 0.0
+    y0: float = 0.0
+    y1: float = 0.0
+
+    def add(self, span: Span) -> None:
+        if not self.spans:
+            self.y0, self.y1 = span.bbox[1], span.bbox[3]
+        else:
+            self.y0, self.y1 = min(self.y0, span.bbox[1]), max(self.y1, span.bbox[3])
+        self.spans.append(span)
+        self.x1 = max(self.x1, span.bbox[2])
+
+
+def group_lines(spans: list[Span], options: LineOptions = LineOptions()) -> list[Line]:
+    """Group a page's spans into lines, sorted top to bottom then left to right."""
+    usable = [_normalised(s) for s in spans if s.text and s.text.strip()]
+    usable.sort(key=lambda s: (s.bbox[0], s.bbox[1]))
+    open_lines: list[_OpenLine] = []
+    for span in usable:
+        size = span_size(span)
+        best: _OpenLine | None = None
+        best_key = (0.0, 0.0)
+        for line in open_lines:
+            gap = span.bbox[0] - line.x1
+            if gap > options.max_join_gap_em * size or gap < -0.5 * size:
+                continue
+            overlap = vertical_overlap_ratio((0, line.y0, 0, line.y1), span.bbox)
+            if overlap < options.min_vertical_overlap:
+                continue
+            key = (overlap, -abs(gap))
+            if best is None or key > best_key:
+                best, best_key = line, key
+        if best is None:
+            best = _OpenLine()
+            open_lines.append(best)
+        best.add(span)
+    lines = [_finish(line.spans, options) for line in open_lines]
+    lines.sort(key=lambda ln: (ln.bbox[1], ln.bbox[0]))
+    return lines
+
+
+def _finish(spans: list[Span], options: LineOptions) -> Line:
+    spans = sorted(spans, key=lambda s: s.bbox[0])
+    spaced: list[Span] = []
+    for span in spans:
+        if spaced:
+            prev = spaced[-1]
+            gap = span.bbox[0] - prev.bbox[2]
+            seam_has_space = prev.text[-1:].isspace() or span.text[:1].isspace()
+            if not seam_has_space and gap > options.space_gap_em * min(span_size(prev), span_size(span)):
+                spaced[-1] = replace(prev, text=prev.text + " ")
+        spaced.append(span)
+    return Line(spans=spaced, bbox=bbox_union([s.bbox for s in spaced]))
+
+
+def line_text(line: Line) -> str:
+    """The line's text without leading or trailing whitespace."""
+    return line.text.strip()
+
+
+def dominant_size(lines: list[Line]) -> float:
+    """The font size carrying the most characters (rounded to 0.5 pt); 0 without text."""
+    weights: Counter[float] = Counter()
+    for line in lines:
+        for span in line.spans:
+            weights[round(span_size(span) * 2) / 2] += len(span.text.strip())
+    if not weights:
+        return 0.0
+    return max(weights.items(), key=lambda kv: (kv[1], kv[0]))[0]
+
+
+def line_size(line: Line) -> float:
+    return dominant_size([line])
+
+
+def is_bold(lines: list[Line]) -> bool:
+    """Whether (nearly) all the characters of the lines are bold."""
+    total = bold = 0
+    for line in lines:
+        for span in line.spans:
+            n = len(span.text.strip())
+            total += n
+            if span.flags & FontFlags.BOLD:
+                bold += n
+    return total > 0 and bold >= 0.9 * total

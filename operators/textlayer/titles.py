@@ -1,0 +1,91 @@
+"""Which paragraphs are titles, and their levels.
+
+A paragraph is a title when it is short (at most ``max_lines`` lines, at most ``max_chars``
+characters, no sentence boundary inside once a leading section number is removed, at least one
+letter or digit) and either
+
+* its font size is at least ``size_ratio`` x the body size (the size carrying the most
+  characters in the document), or
+* it is all bold, at most two lines, about body size or larger, and does not end like a sentence
+  fragment (",", ";").
+
+Levels: the distinct title font sizes of the document (sizes within 5 % are one size), largest
+first, give levels 1, 2, ... (at most ``max_levels``).  Numbered headings refine this: among
+titles that start with a section number ("2", "2.1", "A.1"), those with the fewest number parts
+keep their size level L, and a title with d more parts gets level L + d (at most 6), so "1 Intro"
+and "1.1 Scope" set in the same font still nest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from docray.datamodel import Line
+from docray.operators.textlayer.lines import dominant_size, is_bold
+
+_NUMBER = re.compile(r"^(?:(?:\d{1,3}|[A-Z])(?:\.\d{1,3})+|\d{1,3})\.?\s+(?=\S)")
+_SENTENCE_BREAK = re.compile(r"[.!?]\s+[A-Z]")
+_HAS_WORD = re.compile(r"\w")
+
+
+@dataclass(frozen=True, slots=True)
+class TitleOptions:
+    size_ratio: float = 1.15  # a title's font is at least this many times the body size
+    max_lines: int = 3
+    max_chars: int = 200
+    max_levels: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class TitleCandidate:
+    size: float
+    numbering: str | None  # "2.1" for "2.1 Methods"
+
+
+def section_number(text: str) -> str | None:
+    """The leading section number of a heading ("2.1 Methods" -> "2.1"), or None."""
+    match = _NUMBER.match(text)
+    return match.group(0).strip().rstrip(".") if match else None
+
+
+def title_candidate(lines: list[Line], text: str, body_size: float, options: TitleOptions) -> TitleCandidate | None:
+    """A :class:`TitleCandidate` when the paragraph reads as a title, else None."""
+    if not lines or len(lines) > options.max_lines or len(text) > options.max_chars or not _HAS_WORD.search(text):
+        return None
+    number = section_number(text)
+    rest = text[len(_NUMBER.match(text).group(0)) :] if number else text  # type: ignore[union-attr]
+    if _SENTENCE_BREAK.search(rest):
+        return None
+    size = dominant_size(lines)
+    big = body_size > 0 and size >= options.size_ratio * body_size
+    bold_alone = (
+        is_bold(lines) and len(lines) <= 2 and size >= 0.95 * body_size and not text.rstrip().endswith((",", ";"))
+    )
+    if big or bold_alone:
+        return TitleCandidate(size=size, numbering=number)
+    return None
+
+
+def title_levels(candidates: list[TitleCandidate], options: TitleOptions) -> list[int]:
+    """The level of each title candidate (1 = top), decided across the whole document."""
+    sizes = sorted({c.size for c in candidates}, reverse=True)
+    clusters: list[float] = []  # the smallest size of each cluster, largest cluster first
+    for size in sizes:
+        if clusters and size >= 0.95 * clusters[-1]:
+            clusters[-1] = size
+        else:
+            clusters.append(size)
+
+    def size_level(size: float) -> int:
+        rank = next(i for i, smallest in enumerate(clusters) if size >= smallest)
+        return min(rank + 1, options.max_levels)
+
+    levels = [size_level(c.size) for c in candidates]
+    numbered = [(i, c.numbering.count(".") + 1) for i, c in enumerate(candidates) if c.numbering]
+    if numbered:
+        top_depth = min(depth for _, depth in numbered)
+        anchor = min(levels[i] for i, depth in numbered if depth == top_depth)
+        for i, depth in numbered:
+            levels[i] = min(anchor + depth - top_depth, 6)
+    return levels

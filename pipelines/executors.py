@@ -1,0 +1,189 @@
+"""Executors run a checked :class:`~docray.pipelines.plan.Plan`; stages never know which one runs them.
+
+* :class:`RayExecutor`: Ray Data, streaming; each stage a ``map_batches`` (or ``groupby().map_groups``)
+  operator with its own resources; results go to a :class:`ResultDatasink`.
+* :class:`LocalExecutor`: in-process, one document at a time through every stage, for debugging and
+  small jobs; it calls the same operators and the same :class:`ResultWriter`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from typing import Any, Callable, Iterable, Iterator, Protocol
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from docray.operators.base import GroupOperator
+from docray.operators.ingest import ExpandedInputs, sources_from_parquet
+from docray.pipelines.outputs import ResultWriter, WriteStats
+from docray.pipelines.plan import SOURCES_SCHEMA, Plan
+from docray.pipelines.ray_adapter import map_batches_kwargs, map_kwargs
+
+Progress = Callable[[int, dict[str, Any]], None]
+
+
+class Executor(Protocol):
+    def execute(self, plan: Plan, inputs: ExpandedInputs, writer: ResultWriter) -> WriteStats: ...
+
+
+def _ingest_options(plan: Plan) -> dict[str, Any]:
+    config = plan.stages[0].config
+    return {
+        "bytes_column": getattr(config, "bytes_column", "bytes"),
+        "source_column": getattr(config, "source_column", None),
+    }
+
+
+# ----------------------------------------------------------------------------- local
+
+
+class LocalExecutor:
+    """Runs each input document through all stages in this process."""
+
+    def __init__(self, progress: Progress | None = None, parquet_batch_rows: int = 64):
+        self.progress = progress
+        self.parquet_batch_rows = parquet_batch_rows
+
+    def _sources(self, plan: Plan, inputs: ExpandedInputs) -> Iterator[pa.Table]:
+        for row in inputs.files:
+            yield pa.Table.from_pylist([row], schema=SOURCES_SCHEMA)
+        options = _ingest_options(plan)
+        for uri in inputs.parquet:
+            for path in _parquet_files(uri):
+                for batch in pq.ParquetFile(path).iter_batches(batch_size=self.parquet_batch_rows):
+                    table = sources_from_parquet(pa.Table.from_batches([batch]), uri=path, **options)
+                    for i in range(table.num_rows):
+                        yield table.slice(i, 1)
+
+    def execute(self, plan: Plan, inputs: ExpandedInputs, writer: ResultWriter) -> WriteStats:
+        operators = [stage.instantiate() for stage in plan.stages]
+        stats = WriteStats()
+        for done, source in enumerate(self._sources(plan, inputs), start=1):
+            table = source
+            for op in operators:
+                if isinstance(op, GroupOperator):
+                    table = _apply_grouped(op, table)
+                else:
+                    table = op(table)
+            written = writer.write(table)
+            stats.merge(written)
+            if self.progress:
+                self.progress(done, written.to_dict())
+        return stats
+
+
+def _apply_grouped(op: GroupOperator, table: pa.Table) -> pa.Table:
+    keys = table.column(op.group_key).to_pylist()
+    order: dict[Any, list[int]] = {}
+    for i, key in enumerate(keys):
+        order.setdefault(key, []).append(i)
+    parts = [op(table.take(indices)) for indices in order.values()]
+    return pa.concat_tables(parts) if parts else table.slice(0, 0)
+
+
+def _parquet_files(uri: str) -> list[str]:
+    import fsspec
+
+    fs, path = fsspec.core.url_to_fs(uri)
+    if fs.isdir(path):
+        found = sorted(p for p in fs.find(path) if p.endswith(".parquet"))
+    else:
+        found = [path]
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return found if protocol == "file" else [f"{protocol}://{p}" for p in found]
+
+
+# ----------------------------------------------------------------------------- ray
+
+
+def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
+    """Connect to ``address`` (a running cluster, "auto") or start an embedded local Ray."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    ray.init(
+        address=address,
+        num_cpus=num_cpus if address is None else None,
+        include_dashboard=False,
+        ignore_reinit_error=True,
+        log_to_driver=True,
+        logging_level="warning",
+    )
+
+
+def _result_datasink_class():
+    from ray.data.block import BlockAccessor
+    from ray.data.datasource.datasink import Datasink
+
+    class ResultDatasink(Datasink):
+        """Ray Data sink writing RESULTS blocks with :class:`ResultWriter`; collects :class:`WriteStats`."""
+
+        def __init__(self, writer: ResultWriter):
+            self.writer = writer
+            self.stats = WriteStats()
+
+        def write(self, blocks: Iterable[Any], ctx: Any) -> WriteStats:
+            tables = [BlockAccessor.for_block(b).to_arrow() for b in blocks]
+            tables = [t for t in tables if t.num_rows]
+            if not tables:
+                return WriteStats()
+            part = f"{ctx.task_idx:05d}-{os.urandom(4).hex()}"
+            return self.writer.write(pa.concat_tables(tables, promote_options="permissive"), part=part)
+
+        def on_write_complete(self, write_result: Any) -> None:
+            for stats in write_result.write_returns:
+                self.stats.merge(stats)
+
+    return ResultDatasink
+
+
+class RayExecutor:
+    """Builds a streaming Ray Data plan from the stages and writes it with a datasink."""
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None, progress_bars: bool = True):
+        self.address = address
+        self.num_cpus = num_cpus
+        self.progress_bars = progress_bars
+
+    def dataset(self, plan: Plan, inputs: ExpandedInputs):
+        import ray
+
+        parts = []
+        if inputs.files:
+            table = pa.Table.from_pylist(inputs.files, schema=SOURCES_SCHEMA)
+            cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+            per_block = max(1, min(plan.stages[0].config.batch_size, math.ceil(table.num_rows / (4 * cpus))))
+            blocks = [table.slice(i, per_block) for i in range(0, table.num_rows, per_block)]
+            parts.append(ray.data.from_arrow(blocks))
+        for uri in inputs.parquet:
+            options = _ingest_options(plan)
+            read = ray.data.read_parquet(uri)
+            parts.append(read.map_batches(sources_from_parquet, batch_format="pyarrow", fn_kwargs={"uri": uri, **options}))
+        ds = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
+        for stage in plan.stages:
+            if issubclass(stage.operator, GroupOperator):
+                if "image" in stage.input_schema.names:  # page images never travel through the shuffle
+                    ds = ds.drop_columns(["image"])
+                kwargs = map_kwargs(stage)
+                ds = ds.groupby(stage.operator.group_key).map_groups(kwargs.pop("fn"), **kwargs)
+            else:
+                kwargs = map_batches_kwargs(stage)
+                ds = ds.map_batches(kwargs.pop("fn"), **kwargs)
+        return ds
+
+    def execute(self, plan: Plan, inputs: ExpandedInputs, writer: ResultWriter) -> WriteStats:
+        from ray.data import DataContext
+
+        if not inputs.files and not inputs.parquet:
+            return WriteStats()
+        init_ray(self.address, self.num_cpus)
+        ctx = DataContext.get_current()
+        ctx.enable_progress_bars = self.progress_bars and sys.stderr.isatty()
+        sink = _result_datasink_class()(writer)
+        self.dataset(plan, inputs).write_datasink(sink)
+        return sink.stats
