@@ -39,6 +39,7 @@ class ErrorCode(str, Enum):
     ENCRYPTED = "encrypted"
     ZERO_PAGES = "zero_pages"
     TOO_MANY_PAGES = "too_many_pages"
+    EMPTY_PAGE_RANGE = "empty_page_range"  # the requested page range selects no page of the document
     RENDER_FAILED = "render_failed"
     ASSEMBLE_FAILED = "assemble_failed"
     INTERNAL = "internal"

@@ -10,13 +10,14 @@ single error row with ``page_idx = -1``; a page that fails becomes its own error
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import pyarrow as pa
 from pydantic import Field, model_validator
 
 from docray.config import OperatorConfig
 from docray.operators.base import DocrayError, Level, Operator, Row, error_fields
+from docray.operators.textlayer.pdf_pages import PageRequest, image_page_fields, pdf_page_fields
 from docray.operators.textlayer.pdf_route import (
     DEFAULT_MAX_GARBLED_RATIO,
     DEFAULT_MIN_CHARS,
@@ -24,9 +25,6 @@ from docray.operators.textlayer.pdf_route import (
     DEFAULT_SCAN_MAX_CHARS,
 )
 from docray.schema import PAGE_COLUMNS, PAGES, DocKind, ErrorCode, ParseMethod, Status
-
-if TYPE_CHECKING:
-    from docray.operators.textlayer.pdf_pages import PageRequest
 
 _IDENTITY = ("doc_id", "source", "name", "kind")
 
@@ -90,13 +88,8 @@ class RenderOperator(Operator[RenderConfig]):
     def output_schema_for(cls, input_schema: pa.Schema, config: OperatorConfig) -> pa.Schema:
         return PAGES
 
-    def setup(self) -> None:
-        from docray.operators.textlayer import pdf_pages  # noqa: F401  (pdfium and PIL, once per worker)
-
     def page_request(self) -> PageRequest:
         """The config as the pure page functions take it."""
-        from docray.operators.textlayer.pdf_pages import PageRequest
-
         c = self.config
         thresholds = (
             ("min_chars", c.min_chars),
@@ -119,8 +112,6 @@ class RenderOperator(Operator[RenderConfig]):
         )
 
     def process_row(self, row: Row) -> list[Row]:
-        from docray.operators.textlayer.pdf_pages import image_page_fields, pdf_page_fields
-
         try:
             data = row.get("bytes")
             if not data:

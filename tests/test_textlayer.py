@@ -38,6 +38,18 @@ def test_spans_across_a_column_gutter_stay_separate_lines():
     assert sorted(line.text for line in lines) == ["left column text", "right column text"]
 
 
+@pytest.mark.parametrize("label", ["5.1", "Table 1.", "Fig. 3:", "2)", "\u2022"])
+def test_a_label_may_be_followed_by_a_quad(label):
+    first = span(label, 72, 100, flags=BOLD)
+    lines = group_lines([first, span("Heading words", first.bbox[2] + 20, 100)])  # a 2 em gap
+    assert [line.text for line in lines] == [f"{label} Heading words"]
+
+
+def test_an_ordinary_word_is_not_followed_across_a_wide_gap():
+    lines = group_lines([span("column", 72, 100), span("other", 72 + 30 + 20, 100)])
+    assert len(lines) == 2
+
+
 def test_lines_are_split_by_vertical_position_and_sorted_top_down():
     lines = group_lines([span("second", 72, 112), span("first", 72, 100), span("third", 72, 124)])
     assert [line.text for line in lines] == ["first", "second", "third"]
@@ -274,6 +286,28 @@ def test_one_page_document_page_number_alone_at_the_bottom():
 
 
 def test_a_number_beside_other_text_in_the_band_is_not_a_page_number_on_one_page():
-    lines = group_lines([span("Table total", 72, 760), span("42", 300, 760)])
-    assert len(lines) == 2
+    lines = group_lines([span("Table total", 72, 735), span("42", 300, 735), span("a note below the table", 72, 760)])
+    assert len(lines) == 3
     assert find_furniture([(612.0, 792.0)], [lines]) == [{}]
+
+
+def test_the_bottom_row_with_a_page_number_is_a_footer_on_one_page():
+    lines = group_lines(
+        [span("x" * 80, 72, 400), span("Journal of Tests | www.example.org", 72, 760, 8), span("7", 304, 760, 8),
+         span("May 2020 | Volume 3", 420, 760, 8)]
+    )  # fmt: skip
+    found = find_furniture([(612.0, 792.0)], [lines])[0]
+    assert sorted((lines[i].text, kind.value) for i, kind in found.items()) == [
+        ("7", "page_number"),
+        ("Journal of Tests | www.example.org", "footer"),
+        ("May 2020 | Volume 3", "footer"),
+    ]
+
+
+def test_a_running_title_beside_the_page_number_in_the_top_row_is_a_header_on_one_page():
+    lines = group_lines([span("Short Running Title", 200, 92, 9), span("9", 476, 92, 9), span("x" * 80, 72, 120)])
+    found = find_furniture([(612.0, 792.0)], [lines])[0]  # y = 92: below the 9 % band, but the top row
+    assert sorted((lines[i].text, kind.value) for i, kind in found.items()) == [
+        ("9", "page_number"),
+        ("Short Running Title", "header"),
+    ]

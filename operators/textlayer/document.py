@@ -28,7 +28,7 @@ from docray.operators.textlayer.furniture import FurnitureOptions, find_furnitur
 from docray.operators.textlayer.lines import LineOptions, dominant_size, group_lines, line_text
 from docray.operators.textlayer.order import OrderOptions, reading_order
 from docray.operators.textlayer.paragraphs import ParagraphOptions, join_lines, split_paragraphs, typical_gap_em
-from docray.operators.textlayer.titles import TitleOptions, title_candidate, title_levels
+from docray.operators.textlayer.titles import TitleCandidate, TitleOptions, title_candidate, title_levels
 from docray.schema import BlockType, Route
 
 
@@ -89,7 +89,7 @@ def assemble_document(pages: list[PageText], options: AssembleOptions = Assemble
     gap_em = typical_gap_em([[it.line for it in items if it.line is not None] for items in ordered_items])
     title_opts = TitleOptions(size_ratio=options.title_size_ratio, max_levels=options.max_title_levels)
 
-    titles: list[tuple[Block, object]] = []
+    titles: list[tuple[Block, TitleCandidate]] = []
     for layout, items in zip(layouts, ordered_items):
         for run in _runs(items):
             if run[0].line is None:
@@ -104,7 +104,7 @@ def assemble_document(pages: list[PageText], options: AssembleOptions = Assemble
         for order, block in enumerate(layout.blocks):
             block.order = order
 
-    for (block, _), level in zip(titles, title_levels([c for _, c in titles], title_opts)):  # type: ignore[misc]
+    for (block, _), level in zip(titles, title_levels([c for _, c in titles], title_opts)):
         block.type = BlockType.TITLE
         block.level = level
     if options.merge_continuations:

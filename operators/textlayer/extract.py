@@ -57,6 +57,8 @@ __all__ = [
 REPLACEMENT = "\ufffd"
 _SPACES = frozenset({0x20, 0xA0, 0x09, 0x2002, 0x2003, 0x2009, 0x3000})
 _LINE_BREAKS = frozenset({0x0A, 0x0D})
+_BLANKS = _SPACES | _LINE_BREAKS
+_UNMAPPED = -1
 _HYPHEN_CANDIDATES = frozenset({0x02, 0x2D, 0xAD})  # pdfium may report a line-end hyphen as U+0002
 _CID = re.compile(r"\(cid:\d+\)")
 _SPACE_RUN = re.compile(" {2,}")
@@ -96,15 +98,20 @@ def extract_spans(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, gap_factor
 
     for index in range(count_chars(handle)):
         code = get_unicode(handle, index)
-        if code in _LINE_BREAKS:  # pdfium's generated CR LF between lines, or a real one
-            run = _close(run, spans, frame)
-            continue
+        if code in _BLANKS:
+            if is_generated(handle, index):  # pdfium's word gap or CR LF between lines
+                if code in _LINE_BREAKS:
+                    run = _close(run, spans, frame)
+                elif run is not None:
+                    run.pending_space = True
+                continue
+            if has_map_error(handle, index):  # a glyph that only reads as a blank by accident
+                code = _UNMAPPED
+            elif code in _LINE_BREAKS:
+                run = _close(run, spans, frame)
+                continue
         space = code in _SPACES
-        if space and is_generated(handle, index):
-            if run is not None:
-                run.pending_space = True
-            continue
-        text = _char_text(handle, index, code)
+        text = REPLACEMENT if code == _UNMAPPED else _char_text(handle, index, code)
         if text is None:
             continue
         style = styles.style(index)
@@ -121,8 +128,9 @@ def extract_spans(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, gap_factor
                 run.pending_space = True
                 continue
             run.add_box(box)
-        elif space:  # a space glyph never starts a span
-            run = _close(run, spans, frame)
+        elif space:  # a space glyph never starts a span; the next character decides on its own
+            if run is not None:
+                run.pending_space = True
             continue
         else:
             _close(run, spans, frame)

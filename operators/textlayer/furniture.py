@@ -1,7 +1,8 @@
 """Running headers, footers and page numbers, found by position and repetition.
 
 Only lines whose vertical centre lies in the top or bottom ``band`` share of the page are
-considered.  A line's key is its position (top/bottom) and its normalised text (digits -> ``#``,
+considered, plus the page's top-most and bottom-most row of text when it lies within twice that
+band (pages with wide margins, as LaTeX sets them).  A line's key is its position (top/bottom) and its normalised text (digits -> ``#``,
 whitespace collapsed, case-folded).
 
 * A key found on at least ``min_page_ratio`` of the pages, and on at least 2 pages, is page
@@ -9,7 +10,9 @@ whitespace collapsed, case-folded).
   number ("3", "- 3 -", "Page 3", "3 of 10", "iv").
 * A line that is only a page number but does not repeat (a one-page document, numbers that
   appear on few pages) is PAGE_NUMBER when it is alone in its row of the band and sits near the
-  centre or a corner of the page.
+  centre or a corner of the page.  It may also share its row with other text when that row is
+  the page's top-most or bottom-most row ("Running Title ........ 9", "Journal | 1 | Vol. 8");
+  then the rest of that row is HEADER or FOOTER.
 """
 
 from __future__ import annotations
@@ -47,13 +50,22 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"\d", "#", text)).strip().casefold()
 
 
-def _band(line: Line, height: float, band: float) -> str | None:
-    centre = (line.bbox[1] + line.bbox[3]) / 2
-    if centre < band * height:
-        return "top"
-    if centre > (1 - band) * height:
-        return "bottom"
-    return None
+def _bands(lines: list[Line], height: float, band: float) -> dict[int, str]:
+    """The lines of a page in its top and bottom bands: index -> "top" | "bottom"."""
+    if not lines:
+        return {}
+    top = min(lines, key=lambda ln: ln.bbox[1]).bbox
+    bottom = max(lines, key=lambda ln: ln.bbox[3]).bbox
+    found: dict[int, str] = {}
+    for i, line in enumerate(lines):
+        centre = (line.bbox[1] + line.bbox[3]) / 2
+        if centre < band * height or (centre < 2 * band * height and vertical_overlap_ratio(line.bbox, top) > 0.3):
+            found[i] = "top"
+        elif centre > (1 - band) * height or (
+            centre > (1 - 2 * band) * height and vertical_overlap_ratio(line.bbox, bottom) > 0.3
+        ):
+            found[i] = "bottom"
+    return found
 
 
 def find_furniture(
@@ -64,10 +76,9 @@ def find_furniture(
     pages_with_key: Counter[tuple[str, str]] = Counter()
     for (_, height), lines in zip(page_sizes, lines_per_page):
         keys: dict[int, tuple[str, str]] = {}
-        for i, line in enumerate(lines):
-            where = _band(line, height, options.band)
-            text = normalise(line_text(line))
-            if where and text:
+        for i, where in _bands(lines, height, options.band).items():
+            text = normalise(line_text(lines[i]))
+            if text:
                 keys[i] = (where, text)
         keys_per_page.append(keys)
         pages_with_key.update(set(keys.values()))
@@ -81,17 +92,31 @@ def find_furniture(
             number = is_page_number(line_text(lines[i]))
             if pages_with_key[(where, text)] >= needed:
                 found[i] = BlockType.PAGE_NUMBER if number else (BlockType.HEADER if where == "top" else BlockType.FOOTER)
-            elif number and _alone_near_centre_or_corner(i, lines, keys, width):
+            elif number and _lone_page_number(i, lines, keys, width):
                 found[i] = BlockType.PAGE_NUMBER
+                for j in _row_mates(i, lines, keys):
+                    found.setdefault(j, BlockType.HEADER if where == "top" else BlockType.FOOTER)
         result.append(found)
     return result
 
 
-def _alone_near_centre_or_corner(i: int, lines: list[Line], keys: dict[int, tuple[str, str]], width: float) -> bool:
-    line = lines[i]
+def _row_mates(i: int, lines: list[Line], keys: dict[int, tuple[str, str]]) -> list[int]:
+    """The other band lines on the same row as line ``i``."""
     where = keys[i][0]
-    for j in keys:
-        if j != i and keys[j][0] == where and vertical_overlap_ratio(lines[j].bbox, line.bbox) > 0.3:
-            return False
-    centre = (line.bbox[0] + line.bbox[2]) / 2
-    return abs(centre - width / 2) <= 0.15 * width or line.bbox[0] <= 0.25 * width or line.bbox[2] >= 0.75 * width
+    return [
+        j
+        for j in keys
+        if j != i and keys[j][0] == where and vertical_overlap_ratio(lines[j].bbox, lines[i].bbox) > 0.3
+    ]
+
+
+def _lone_page_number(i: int, lines: list[Line], keys: dict[int, tuple[str, str]], width: float) -> bool:
+    x0, y0, x1, y1 = lines[i].bbox
+    placed = x0 <= 0.25 * width or x1 >= 0.75 * width or abs((x0 + x1) / 2 - width / 2) <= 0.15 * width
+    if not placed:
+        return False
+    if not _row_mates(i, lines, keys):
+        return True
+    if keys[i][0] == "top":  # no text above this row
+        return all(line.bbox[3] > y0 + 0.5 * (y1 - y0) for line in lines)
+    return all(line.bbox[1] < y1 - 0.5 * (y1 - y0) for line in lines)  # no text below this row

@@ -3,13 +3,16 @@
 A span is a run of characters with one font on one baseline.  Spans that sit on the same
 vertical band (they overlap vertically by at least half the smaller height) and follow each
 other closely from left to right (a gap of at most ``max_join_gap_em`` font sizes) form one
-line.  A column gutter is wider than that, so lines never cross it.  Where two joined spans
+line.  A column gutter is wider than that, so lines never cross it.  A line that so far is only
+a label (a section number "5.1", a caption label "Table 1.", an item mark "2)" or a bullet) may
+be followed after a wider gap, up to ``max_label_gap_em``: typesetters put a quad after these.  Where two joined spans
 have a visible gap and neither carries a space at the seam, a space is appended to the left
 span's text, so that ``Line.text`` reads naturally.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
@@ -22,8 +25,22 @@ class LineOptions:
     """How spans are grouped into lines."""
 
     max_join_gap_em: float = 1.0  # widest horizontal gap (in font sizes) inside one line
+    max_label_gap_em: float = 2.5  # widest gap after a leading label ("5.1", "Table 1.", a bullet)
     min_vertical_overlap: float = 0.5  # share of the smaller height two spans must share
     space_gap_em: float = 0.12  # a gap wider than this (in font sizes) is a word space
+
+
+_LABEL = re.compile(
+    r"^(?:(?:[A-Za-z]{2,10}\.?\s)?(?:\d{1,3}(?:\.\d{1,3})*|[IVXivx]{1,5})[.:)]?"  # 5.1 / Table 1. / IV.
+    r"|[A-Za-z][.)]"  # a) / B.
+    r"|[\u2022\u00b7\u25e6\u25aa\u2023\u2219\u25cb\u25a0\u25a1\u27a2\u25ba\u2013*-])$"  # bullets
+)
+
+
+def is_label(text: str) -> bool:
+    """Whether a line start is a label that a wide gap may follow ("5.1", "Table 1.", "a)", a bullet)."""
+    text = text.strip()
+    return len(text) <= 14 and bool(_LABEL.match(text))
 
 
 def span_size(span: Span) -> float:
@@ -76,7 +93,9 @@ def group_lines(spans: list[Span], options: LineOptions = LineOptions()) -> list
         best_key = (0.0, 0.0)
         for line in open_lines:
             gap = span.bbox[0] - line.x1
-            if gap > options.max_join_gap_em * size or gap < -0.5 * size:
+            label = len(line.spans) == 1 and is_label(line.spans[0].text)
+            max_gap = options.max_label_gap_em if label else options.max_join_gap_em
+            if gap > max_gap * size or gap < -0.5 * size:
                 continue
             overlap = vertical_overlap_ratio((0, line.y0, 0, line.y1), span.bbox)
             if overlap < options.min_vertical_overlap:

@@ -118,7 +118,8 @@ def _resolution(dpi: object) -> float:
     except (TypeError, ValueError, IndexError):
         return DEFAULT_IMAGE_DPI
     low, high = _PLAUSIBLE_DPI
-    return value if low <= value <= high else DEFAULT_IMAGE_DPI
+    # rounded: PNG stores pixels per metre, so 144 dpi reads back as 143.9928
+    return round(value, 1) if low <= value <= high else DEFAULT_IMAGE_DPI
 
 
 def _frame_page(

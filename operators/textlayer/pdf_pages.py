@@ -45,7 +45,7 @@ class PageRequest:
         if len(selected) == 0:
             wanted = f"{self.start_page}..{'end' if self.end_page is None else self.end_page}"
             raise DocrayError(
-                ErrorCode.ZERO_PAGES, f"no pages in the range {wanted}: the document has {num_pages} pages"
+                ErrorCode.EMPTY_PAGE_RANGE, f"no pages in the range {wanted}: the document has {num_pages} pages"
             )
         if len(selected) > self.max_pages:
             raise DocrayError(
