@@ -25,7 +25,7 @@ from docray.datamodel import PageLayout, PageText
 from docray.formats.mineru import page_markdown, to_content_list, to_markdown, to_middle_json
 from docray.operators.base import DocrayError, GroupOperator, Level, Row, error_fields, is_error
 from docray.operators.textlayer.document import AssembleOptions, assemble_document
-from docray.schema import FIELDS, RESULT_COLUMNS, ErrorCode, ParseMethod, RouteReason, Status, field
+from docray.schema import FIELDS, RESULT_COLUMNS, ErrorCode, ParseMethod, Route, RouteReason, Status, field
 
 _IDENTITY = ("doc_id", "source", "name", "mime", "kind", "size_bytes", "num_pages")
 _MAX_LISTED_FAILURES = 5
@@ -159,17 +159,28 @@ def parse_method_of(page_rows: list[Row]) -> str:
 
 
 def _outcome(ok_rows: list[Row], failed_rows: list[Row]) -> Row:
-    if not failed_rows:
+    """Document status: failed pages, then pages left without text (routed to OCR, no OCR stage)."""
+    no_text = [r for r in ok_rows if r.get("route") == Route.OCR.value]
+    if not failed_rows and not no_text:
         return {"status": Status.OK.value, "error": None, "error_code": None}
     total = len(ok_rows) + len(failed_rows)
-    listed = "; ".join(f"page_idx {_page_idx(r)}: {r.get('error') or 'unknown error'}" for r in failed_rows[:_MAX_LISTED_FAILURES])
-    more = len(failed_rows) - _MAX_LISTED_FAILURES
-    summary = f"{len(failed_rows)} of {total} pages failed: {listed}" + (f"; and {more} more" if more > 0 else "")
+    problems: list[str] = []
+    if failed_rows:
+        listed = "; ".join(
+            f"page_idx {_page_idx(r)}: {r.get('error') or 'unknown error'}" for r in failed_rows[:_MAX_LISTED_FAILURES]
+        )
+        more = len(failed_rows) - _MAX_LISTED_FAILURES
+        problems.append(f"{len(failed_rows)} of {total} pages failed: {listed}" + (f"; and {more} more" if more > 0 else ""))
+    if no_text:
+        reasons = Counter(r.get("route_reason") for r in no_text)
+        why = ", ".join(f"{reason} {n}" for reason, n in reasons.most_common())
+        problems.append(f"{len(no_text)} of {total} pages need OCR ({why}) and no stage of this pipeline read their text")
     codes = Counter(r.get("error_code") or ErrorCode.INTERNAL.value for r in failed_rows)
+    usable = len(ok_rows) - len(no_text)
     return {
-        "status": Status.PARTIAL.value if ok_rows else Status.ERROR.value,
-        "error": summary,
-        "error_code": codes.most_common(1)[0][0],
+        "status": Status.PARTIAL.value if usable > 0 else Status.ERROR.value,
+        "error": "; ".join(problems),
+        "error_code": codes.most_common(1)[0][0] if failed_rows else ErrorCode.NEEDS_OCR.value,
     }
 
 

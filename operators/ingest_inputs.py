@@ -10,6 +10,7 @@ Local sources are absolute POSIX paths; other filesystems keep their protocol
 from __future__ import annotations
 
 import hashlib
+import os
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -196,7 +197,7 @@ def unique_names(sources: list[str], names: list[str] | None = None) -> list[str
 
 def _uri(fs: Any, path: str) -> str:
     if isinstance(fs, LocalFileSystem):
-        return path
+        return os.path.normpath(path)
     return fs.unstrip_protocol(path)
 
 

@@ -119,7 +119,7 @@ class ResultWriter:
         return f"{base}/{name}/{self.method}"
 
     def _write_files(self, fs: fsspec.AbstractFileSystem, root: str, row: dict[str, Any]) -> None:
-        if row["status"] == Status.ERROR.value or row["markdown"] is None:
+        if row["markdown"] is None:  # failed before assembly: nothing to write
             return
         name, folder = row["name"], self.document_dir(root, row["name"])
         fs.makedirs(folder, exist_ok=True)

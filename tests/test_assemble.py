@@ -169,12 +169,21 @@ def test_a_document_that_failed_before_render_keeps_its_error():
     assert result["source"] == DOC["source"]
 
 
-def test_ocr_routed_pages_assemble_to_empty_pages():
+def test_ocr_routed_pages_assemble_to_empty_pages_and_are_reported():
     rows = [_page_row(0), _page_row(1, route="ocr", route_reason="image_only")]
     result = _run(rows)
-    assert result["status"] == Status.OK.value
+    assert (result["status"], result["error_code"]) == (Status.PARTIAL.value, "needs_ocr")
+    assert "1 of 2 pages need OCR (image_only 1)" in result["error"]
     assert "Page 1 body" not in result["markdown"]
     assert result["pages"][1]["blocks"] == []
+    assert result["pages"][0]["blocks"], "the text-layer page is still assembled"
+
+
+def test_document_with_only_ocr_pages_is_an_error_row_naming_the_reason():
+    rows = [_page_row(i, route="ocr", route_reason="no_text_layer") for i in range(2)]
+    result = _run(rows)
+    assert (result["status"], result["error_code"]) == (Status.ERROR.value, "needs_ocr")
+    assert "2 of 2 pages need OCR (no_text_layer 2)" in result["error"]
 
 
 def test_parse_method_comes_from_forced_routes():

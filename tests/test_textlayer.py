@@ -10,7 +10,7 @@ from docray.operators.textlayer.furniture import find_furniture, is_page_number
 from docray.operators.textlayer.lines import group_lines, is_bold
 from docray.operators.textlayer.order import reading_order
 from docray.operators.textlayer.paragraphs import join_lines, split_paragraphs, typical_gap_em
-from docray.operators.textlayer.titles import TitleCandidate, TitleOptions, section_number, title_levels
+from docray.operators.textlayer.titles import TitleCandidate, TitleOptions, section_number, title_candidate, title_levels
 from docray.schema import BlockType, FontFlags
 
 BOLD = FontFlags.BOLD
@@ -211,6 +211,31 @@ def test_section_numbers():
     assert section_number("A.2 Proofs") == "A.2"
     assert section_number("A Study of Things") is None
     assert section_number("Introduction") is None
+
+
+def _big_line(text: str, size: float = 12.0) -> list[Line]:
+    line_span = span(text, 72, 100, size=size)
+    return [Line(spans=[line_span], bbox=line_span.bbox)]
+
+
+@pytest.mark.parametrize(
+    "text, is_title",
+    [
+        ("Introduction", True),
+        ("2.1 Proof of the Main Theorem", True),
+        ("The following corollary is simple yet important for our future work on perfect state transfers.", False),
+        ("We remark that by Corollary 2.7 if s lies in R such that Rs equals Ii then s has a unique "
+         "representation of the form s = uxi where u is a unit and u is a fixed lift of u", False),
+        ("λg = ∑ ζn", False),  # display math set in big glyphs
+        ("= c(g, R/AnnR(xi)).", False),
+        ("ˇ", False),
+        ("“Quoted Heading”", True),
+    ],
+)  # fmt: skip
+def test_only_word_like_short_paragraphs_in_a_bigger_font_are_titles(text, is_title):
+    candidate = title_candidate(_big_line(text), text, body_size=10.0, options=TitleOptions())
+    assert (candidate is not None) == is_title
+    assert title_candidate(_big_line(text, size=10.0), text, body_size=10.0, options=TitleOptions()) is None
 
 
 def test_title_levels_follow_font_sizes_largest_first():

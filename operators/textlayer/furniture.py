@@ -2,8 +2,8 @@
 
 Only lines whose vertical centre lies in the top or bottom ``band`` share of the page are
 considered, plus the page's top-most and bottom-most row of text when it lies within twice that
-band (pages with wide margins, as LaTeX sets them).  A line's key is its position (top/bottom) and its normalised text (digits -> ``#``,
-whitespace collapsed, case-folded).
+band (pages with wide margins, as LaTeX sets them).  A line's key is its position (top/bottom)
+and its normalised text (digits -> ``#``, whitespace collapsed, case-folded).
 
 * A key found on at least ``min_page_ratio`` of the pages, and on at least 2 pages, is page
   furniture: HEADER at the top, FOOTER at the bottom, or PAGE_NUMBER when the text is only a page

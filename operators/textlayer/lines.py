@@ -72,6 +72,7 @@ class _OpenLine:
     x1: float = 0.0
     y0: float = 0.0
     y1: float = 0.0
+    label: bool = False  # only one span so far, and it is a label
 
     def add(self, span: Span) -> None:
         if not self.spans:
@@ -80,6 +81,10 @@ class _OpenLine:
             self.y0, self.y1 = min(self.y0, span.bbox[1]), max(self.y1, span.bbox[3])
         self.spans.append(span)
         self.x1 = max(self.x1, span.bbox[2])
+        self.label = len(self.spans) == 1 and is_label(span.text)
+
+
+_BUCKET = 4.0  # points; open lines are indexed by the vertical centre of their first span
 
 
 def group_lines(spans: list[Span], options: LineOptions = LineOptions()) -> list[Line]:
@@ -87,26 +92,33 @@ def group_lines(spans: list[Span], options: LineOptions = LineOptions()) -> list
     usable = [_normalised(s) for s in spans if s.text and s.text.strip()]
     usable.sort(key=lambda s: (s.bbox[0], s.bbox[1]))
     open_lines: list[_OpenLine] = []
+    by_bucket: dict[int, list[_OpenLine]] = {}
+    tallest = 0.0
     for span in usable:
         size = span_size(span)
+        height = span.bbox[3] - span.bbox[1]
+        centre = (span.bbox[1] + span.bbox[3]) / 2
+        reach = 1.5 * max(height, tallest) + _BUCKET  # no matching line's first span is farther away
         best: _OpenLine | None = None
         best_key = (0.0, 0.0)
-        for line in open_lines:
-            gap = span.bbox[0] - line.x1
-            label = len(line.spans) == 1 and is_label(line.spans[0].text)
-            max_gap = options.max_label_gap_em if label else options.max_join_gap_em
-            if gap > max_gap * size or gap < -0.5 * size:
-                continue
-            overlap = vertical_overlap_ratio((0, line.y0, 0, line.y1), span.bbox)
-            if overlap < options.min_vertical_overlap:
-                continue
-            key = (overlap, -abs(gap))
-            if best is None or key > best_key:
-                best, best_key = line, key
+        for bucket in range(int((centre - reach) // _BUCKET), int((centre + reach) // _BUCKET) + 1):
+            for line in by_bucket.get(bucket, ()):
+                gap = span.bbox[0] - line.x1
+                max_gap = options.max_label_gap_em if line.label else options.max_join_gap_em
+                if gap > max_gap * size or gap < -0.5 * size:
+                    continue
+                overlap = vertical_overlap_ratio((0, line.y0, 0, line.y1), span.bbox)
+                if overlap < options.min_vertical_overlap:
+                    continue
+                key = (overlap, -abs(gap))
+                if best is None or key > best_key:
+                    best, best_key = line, key
         if best is None:
             best = _OpenLine()
             open_lines.append(best)
+            by_bucket.setdefault(int(centre // _BUCKET), []).append(best)
         best.add(span)
+        tallest = max(tallest, best.y1 - best.y0)
     lines = [_finish(line.spans, options) for line in open_lines]
     lines.sort(key=lambda ln: (ln.bbox[1], ln.bbox[0]))
     return lines

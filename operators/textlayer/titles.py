@@ -1,8 +1,10 @@
 """Which paragraphs are titles, and their levels.
 
-A paragraph is a title when it is short (at most ``max_lines`` lines, at most ``max_chars``
-characters, no sentence boundary inside once a leading section number is removed, at least one
-letter or digit) and either
+A paragraph is a title when it is short (at most ``max_lines`` lines, ``max_chars`` characters
+and ``max_words`` words, no sentence boundary inside once a leading section number is removed),
+reads like words (a run of three letters; it starts with a letter, digit, quote or bracket, so
+display-math lines set in big glyphs are not titles), is not a long sentence (more than
+``sentence_words`` words ending in a period) and either
 
 * its font size is at least ``size_ratio`` x the body size (the size carrying the most
   characters in the document), or
@@ -26,7 +28,8 @@ from docray.operators.textlayer.lines import dominant_size, is_bold
 
 _NUMBER = re.compile(r"^(?:(?:\d{1,3}|[A-Z])(?:\.\d{1,3})+|\d{1,3})\.?\s+(?=\S)")
 _SENTENCE_BREAK = re.compile(r"[.!?]\s+[A-Z]")
-_HAS_WORD = re.compile(r"\w")
+_WORD = re.compile(r"[^\W\d_]{3,}")
+_OPENERS = "\"'\u201c\u2018([<"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,8 @@ class TitleOptions:
     size_ratio: float = 1.15  # a title's font is at least this many times the body size
     max_lines: int = 3
     max_chars: int = 200
+    max_words: int = 20
+    sentence_words: int = 10  # a title ending in "." has at most this many words
     max_levels: int = 4
 
 
@@ -51,10 +56,15 @@ def section_number(text: str) -> str | None:
 
 def title_candidate(lines: list[Line], text: str, body_size: float, options: TitleOptions) -> TitleCandidate | None:
     """A :class:`TitleCandidate` when the paragraph reads as a title, else None."""
-    if not lines or len(lines) > options.max_lines or len(text) > options.max_chars or not _HAS_WORD.search(text):
+    if not lines or len(lines) > options.max_lines or len(text) > options.max_chars:
         return None
     number = section_number(text)
-    rest = text[len(_NUMBER.match(text).group(0)) :] if number else text  # type: ignore[union-attr]
+    rest = (text[len(_NUMBER.match(text).group(0)) :] if number else text).strip()  # type: ignore[union-attr]
+    words = len(rest.split())
+    if not rest or not _WORD.search(rest) or not (rest[0].isalnum() or rest[0] in _OPENERS):
+        return None
+    if words > options.max_words or (rest.endswith(".") and words > options.sentence_words):
+        return None
     if _SENTENCE_BREAK.search(rest):
         return None
     size = dominant_size(lines)
