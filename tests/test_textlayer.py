@@ -130,6 +130,20 @@ def test_bullets_are_not_a_column():
     assert _texts_in_order(named) == [x for i in range(4) for x in (f"b{i}", f"t{i}")]
 
 
+def test_centred_running_title_beside_left_headings_is_not_a_column():
+    # earnings-report layout: a left link, a centred 3-line title, then left-aligned headings
+    named = [
+        ("toc", (80, 100, 130, 108)),
+        ("corp", (262, 110, 350, 118)),
+        ("notes", (232, 119, 380, 127)),
+        ("cont", (290, 128, 325, 136)),
+        ("h1", (80, 150, 215, 158)),
+        ("h2", (80, 162, 212, 170)),
+        ("body", (80, 174, 530, 182)),
+    ]
+    assert _texts_in_order(named) == ["toc", "corp", "notes", "cont", "h1", "h2", "body"]
+
+
 def test_three_columns():
     cols = [[(f"{c}{i}", b) for i, b in enumerate(_box_rows(x, x + 150, 100, 5))] for c, x in zip("xyz", (72, 240, 408))]
     assert _texts_in_order(cols[2] + cols[0] + cols[1]) == [f"{c}{i}" for c in "xyz" for i in range(5)]

@@ -4,7 +4,9 @@ A region is cut, in this order of preference:
 
 1. **Vertically**, at the widest gutter: an x-interval of at least ``min_gutter`` points that no
    box crosses, with at least ``min_column_width`` points of content on both sides (so a bullet
-   column or a line-number margin is not taken for a text column).  The left part is read first.
+   column or a line-number margin is not taken for a text column), and where each side reads like
+   a column: more than ``min_aligned_share`` of its boxes start at its left edge (so centred
+   running titles beside a left-aligned heading are not two columns).  The left part is read first.
 2. **Horizontally**, into stripes: maximal runs of boxes connected by vertical overlap.  A naive
    XY-cut would now cut at every stripe boundary, but in a two-column body the line gaps of both
    columns line up, which would interleave the columns line by line.  So consecutive stripes are
@@ -30,6 +32,8 @@ class OrderOptions:
     min_gutter: float = 6.0  # narrowest vertical whitespace (points) that separates columns
     min_column_width: float = 36.0  # narrowest column (points) a gutter may split off
     stripe_overlap_tolerance: float = 1.0  # boxes overlapping vertically by less stay in separate stripes
+    min_aligned_share: float = 0.5  # a column side needs more than this share of boxes on its left edge
+    align_tolerance: float = 3.0  # points within which box starts count as one left edge
 
 
 def reading_order(boxes: list[BBox], options: OrderOptions = OrderOptions()) -> list[int]:
@@ -75,17 +79,29 @@ def find_gutter(region: list[int], boxes: list[BBox], options: OrderOptions) -> 
     spans = sorted((boxes[i][0], boxes[i][2]) for i in region)
     left_edge = spans[0][0]
     right_edge = max(x1 for _, x1 in spans)
-    best: tuple[float, float] | None = None
+    candidates: list[tuple[float, float]] = []
     covered_to = spans[0][1]
     for x0, x1 in spans[1:]:
         if x0 - covered_to >= options.min_gutter:
-            wide_enough = (
-                covered_to - left_edge >= options.min_column_width and right_edge - x0 >= options.min_column_width
-            )
-            if wide_enough and (best is None or x0 - covered_to > best[1] - best[0]):
-                best = (covered_to, x0)
+            if covered_to - left_edge >= options.min_column_width and right_edge - x0 >= options.min_column_width:
+                candidates.append((covered_to, x0))
         covered_to = max(covered_to, x1)
-    return best
+    candidates.sort(key=lambda g: g[1] - g[0], reverse=True)
+    return next((g for g in candidates if _sides_are_columns(region, boxes, g, options)), None)
+
+
+def _sides_are_columns(region: list[int], boxes: list[BBox], gutter: tuple[float, float], options: OrderOptions) -> bool:
+    """Each side is left-aligned, or itself splits into columns (three columns and more)."""
+    left = [i for i in region if boxes[i][2] <= gutter[0]]
+    right = [i for i in region if boxes[i][2] > gutter[0]]
+    return all(_left_aligned(side, boxes, options) or find_gutter(side, boxes, options) for side in (left, right))
+
+
+def _left_aligned(side: list[int], boxes: list[BBox], options: OrderOptions) -> bool:
+    starts = [boxes[i][0] for i in side]
+    edge = min(starts)
+    aligned = sum(1 for x in starts if x - edge <= options.align_tolerance)
+    return aligned > options.min_aligned_share * len(starts)
 
 
 def _stripes(region: list[int], boxes: list[BBox], options: OrderOptions) -> list[list[int]]:
