@@ -22,10 +22,31 @@ from pydantic import Field
 import docray
 from docray.config import OperatorConfig
 from docray.datamodel import PageLayout, PageText
-from docray.formats.mineru import page_markdown, to_content_list, to_markdown, to_middle_json
-from docray.operators.base import DocrayError, GroupOperator, Level, Row, error_fields, is_error
+from docray.formats.mineru import (
+    page_markdown,
+    to_content_list,
+    to_markdown,
+    to_middle_json,
+)
+from docray.operators.base import (
+    DocrayError,
+    GroupOperator,
+    Level,
+    Row,
+    error_fields,
+    is_error,
+)
 from docray.operators.textlayer.document import AssembleOptions, assemble_document
-from docray.schema import FIELDS, RESULT_COLUMNS, ErrorCode, ParseMethod, Route, RouteReason, Status, field
+from docray.schema import (
+    FIELDS,
+    RESULT_COLUMNS,
+    ErrorCode,
+    ParseMethod,
+    Route,
+    RouteReason,
+    Status,
+    field,
+)
 
 _IDENTITY = ("doc_id", "source", "name", "mime", "kind", "size_bytes", "num_pages")
 _MAX_LISTED_FAILURES = 5

@@ -18,7 +18,14 @@ import pyarrow as pa
 from pydantic import Field
 
 from docray.config import OperatorConfig
-from docray.operators.base import SOURCE_COLUMNS, DocrayError, Level, Operator, Row, error_fields
+from docray.operators.base import (
+    SOURCE_COLUMNS,
+    DocrayError,
+    Level,
+    Operator,
+    Row,
+    error_fields,
+)
 from docray.operators.ingest_inputs import (
     PARQUET_SUFFIX,
     SUPPORTED_SUFFIXES,

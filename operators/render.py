@@ -17,7 +17,11 @@ from pydantic import Field, model_validator
 
 from docray.config import OperatorConfig
 from docray.operators.base import DocrayError, Level, Operator, Row, error_fields
-from docray.operators.textlayer.pdf_pages import PageRequest, image_page_fields, pdf_page_fields
+from docray.operators.textlayer.pdf_pages import (
+    PageRequest,
+    image_page_fields,
+    pdf_page_fields,
+)
 from docray.operators.textlayer.pdf_route import (
     DEFAULT_MAX_GARBLED_RATIO,
     DEFAULT_MIN_CHARS,

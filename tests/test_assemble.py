@@ -11,8 +11,21 @@ from textlayer_pages import lines_at, paragraph, span, words
 
 import docray
 from docray.config import OperatorConfig
-from docray.operators.assemble import AssembleConfig, AssembleOperator, parse_method_of, sum_timings
-from docray.schema import PAGES, RESULT_COLUMNS, RESULTS, ErrorCode, FontFlags, RouteReason, Status
+from docray.operators.assemble import (
+    AssembleConfig,
+    AssembleOperator,
+    parse_method_of,
+    sum_timings,
+)
+from docray.schema import (
+    PAGES,
+    RESULT_COLUMNS,
+    RESULTS,
+    ErrorCode,
+    FontFlags,
+    RouteReason,
+    Status,
+)
 
 DOC = {"doc_id": "d" * 64, "source": "s3://bucket/paper.pdf", "name": "paper", "kind": "pdf", "num_pages": 3}
 

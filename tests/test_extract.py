@@ -13,11 +13,11 @@ from reportlab.pdfgen import canvas
 
 from docray.datamodel import Span
 from docray.operators.textlayer.extract import (
-    extract_spans,
     image_boxes,
     image_coverage,
     open_pdf,
     page_frame,
+    page_spans,
     render_page_image,
     route_page,
     text_quality,
@@ -104,13 +104,7 @@ def layout_doc(tmp_path_factory):
 
 
 def _spans_of(document, index: int) -> list[Span]:
-    page = document[index]
-    textpage = page.get_textpage()
-    try:
-        return extract_spans(page, textpage)
-    finally:
-        textpage.close()
-        page.close()
+    return page_spans(document[index])
 
 
 def _ink_box(page, dark: int = 128) -> tuple[float, float, float, float]:

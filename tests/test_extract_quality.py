@@ -5,18 +5,17 @@ from __future__ import annotations
 import pytest
 
 from docray.datamodel import Span
-from docray.operators.textlayer.extract import extract_spans, open_pdf, route_page, text_quality
+from docray.operators.textlayer.extract import (
+    open_pdf,
+    page_spans,
+    route_page,
+    text_quality,
+)
 from docray.schema import ParseMethod, Route, RouteReason
 
 
 def _spans_of(document, index: int) -> list[Span]:
-    page = document[index]
-    textpage = page.get_textpage()
-    try:
-        return extract_spans(page, textpage)
-    finally:
-        textpage.close()
-        page.close()
+    return page_spans(document[index])
 
 
 def test_text_quality_counts_replacement_private_use_control_and_cid():

@@ -11,7 +11,12 @@ from docray.operators import OPERATORS
 from docray.operators.base import Level, Operator
 from docray.pipelines.plan import build_plan
 from docray.pipelines.ray_adapter import map_batches_kwargs
-from docray.pipelines.spec import PipelineError, apply_overrides, load_pipeline, parse_pipeline
+from docray.pipelines.spec import (
+    PipelineError,
+    apply_overrides,
+    load_pipeline,
+    parse_pipeline,
+)
 from docray.schema import PAGES, RESULTS
 
 

@@ -9,8 +9,18 @@ from docray.datamodel import Line
 from docray.operators.textlayer.furniture import find_furniture, is_page_number
 from docray.operators.textlayer.lines import group_lines, is_bold
 from docray.operators.textlayer.order import reading_order
-from docray.operators.textlayer.paragraphs import join_lines, split_paragraphs, typical_gap_em
-from docray.operators.textlayer.titles import TitleCandidate, TitleOptions, section_number, title_candidate, title_levels
+from docray.operators.textlayer.paragraphs import (
+    join_lines,
+    split_paragraphs,
+    typical_gap_em,
+)
+from docray.operators.textlayer.titles import (
+    TitleCandidate,
+    TitleOptions,
+    section_number,
+    title_candidate,
+    title_levels,
+)
 from docray.schema import BlockType, FontFlags
 
 BOLD = FontFlags.BOLD

@@ -26,13 +26,12 @@ def _pages_of(pdf_bytes: bytes) -> list[PageText]:
         for i in range(len(pdf)):
             page = pdf[i]
             width, height = page.get_size()
-            textpage = page.get_textpage()
             pages.append(
                 PageText(
                     page_idx=i,
                     width=width,
                     height=height,
-                    spans=extract.extract_spans(page, textpage),
+                    spans=extract.page_spans(page),
                     image_boxes=extract.image_boxes(page),
                 )
             )

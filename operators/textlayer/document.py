@@ -25,10 +25,25 @@ from dataclasses import dataclass, field
 
 from docray.datamodel import BBox, Block, Line, PageLayout, PageText
 from docray.operators.textlayer.furniture import FurnitureOptions, find_furniture
-from docray.operators.textlayer.lines import LineOptions, dominant_size, group_lines, line_text
+from docray.operators.textlayer.lines import (
+    LineOptions,
+    dominant_size,
+    group_lines,
+    line_text,
+)
 from docray.operators.textlayer.order import OrderOptions, reading_order
-from docray.operators.textlayer.paragraphs import ParagraphOptions, join_lines, split_paragraphs, typical_gap_em
-from docray.operators.textlayer.titles import TitleCandidate, TitleOptions, title_candidate, title_levels
+from docray.operators.textlayer.paragraphs import (
+    ParagraphOptions,
+    join_lines,
+    split_paragraphs,
+    typical_gap_em,
+)
+from docray.operators.textlayer.titles import (
+    TitleCandidate,
+    TitleOptions,
+    title_candidate,
+    title_levels,
+)
 from docray.schema import BlockType, Route
 
 

@@ -37,13 +37,19 @@ from docray.operators.textlayer.pdf_chars import (
     is_generated,
     is_hyphen,
 )
-from docray.operators.textlayer.pdf_geometry import PageFrame, image_boxes, image_coverage, page_frame
+from docray.operators.textlayer.pdf_geometry import (
+    PageFrame,
+    image_boxes,
+    image_coverage,
+    page_frame,
+)
 from docray.operators.textlayer.pdf_image import image_pages, render_page_image
 from docray.operators.textlayer.pdf_open import open_pdf
 from docray.operators.textlayer.pdf_route import route_page
 
 __all__ = [
     "extract_spans",
+    "page_spans",
     "text_quality",
     "open_pdf",
     "image_boxes",
@@ -81,6 +87,15 @@ class _Run:
     def add_box(self, box: tuple[float, float, float, float]) -> None:
         self.left, self.bottom = min(self.left, box[0]), min(self.bottom, box[1])
         self.right, self.top = max(self.right, box[2]), max(self.top, box[3])
+
+
+def page_spans(page: pdfium.PdfPage, gap_factor: float = 1.0) -> list[Span]:
+    """:func:`extract_spans` of a page, opening and closing its text page."""
+    textpage = page.get_textpage()
+    try:
+        return extract_spans(page, textpage, gap_factor=gap_factor)
+    finally:
+        textpage.close()
 
 
 def extract_spans(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, gap_factor: float = 1.0) -> list[Span]:

@@ -12,8 +12,12 @@ from typing import Any, Literal
 import pypdfium2 as pdfium
 
 from docray.operators.base import DocrayError, error_fields
-from docray.operators.textlayer.extract import extract_spans, text_quality
-from docray.operators.textlayer.pdf_geometry import image_boxes, image_coverage, page_frame
+from docray.operators.textlayer.extract import page_spans, text_quality
+from docray.operators.textlayer.pdf_geometry import (
+    image_boxes,
+    image_coverage,
+    page_frame,
+)
 from docray.operators.textlayer.pdf_image import image_pages, render_page_image
 from docray.operators.textlayer.pdf_open import open_pdf
 from docray.operators.textlayer.pdf_route import route_page
@@ -83,11 +87,7 @@ def _pdf_page(document: pdfium.PdfDocument, page_idx: int, request: PageRequest)
     try:
         frame = page_frame(page)
         width, height = page.get_size()
-        textpage = page.get_textpage()
-        try:
-            spans = extract_spans(page, textpage, gap_factor=request.gap_factor)
-        finally:
-            textpage.close()
+        spans = page_spans(page, gap_factor=request.gap_factor)
         boxes = image_boxes(page, frame)
         coverage = image_coverage(boxes, width, height)
         num_chars, garbled = text_quality(spans)
