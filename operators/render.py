@@ -129,17 +129,18 @@ class RenderOperator(Operator[RenderConfig]):
                 raise DocrayError(ErrorCode.UNSUPPORTED_FORMAT, f"render cannot read documents of kind {kind!r}")
         except Exception as exc:  # the document fails as one page row, never as a document row
             return [self._document_error_row(row, error_fields(self.name, exc))]
-        return [self._page_row(row, page) for page in pages]
+        # earlier stages' timings ride on the first page only, so summing a document's pages counts them once
+        return [self._page_row(row, page, carry_timings=(i == 0)) for i, page in enumerate(pages)]
 
     def process_error_row(self, row: Row) -> list[Row]:
         """A document already in error: one page row (``page_idx = -1``) that carries its error."""
         outcome = {"status": row.get("status") or Status.ERROR.value, "error": row.get("error"), "error_code": row.get("error_code")}
         return [self._document_error_row(row, outcome)]
 
-    def _page_row(self, doc_row: Row, page: dict[str, Any]) -> Row:
+    def _page_row(self, doc_row: Row, page: dict[str, Any], carry_timings: bool = True) -> Row:
         out: Row = {c: None for c in PAGE_COLUMNS}
         out.update({c: doc_row.get(c) for c in _IDENTITY})
-        out["timings"] = dict(doc_row.get("timings") or ())
+        out["timings"] = dict(doc_row.get("timings") or ()) if carry_timings else {}
         out.update(page)
         return out
 

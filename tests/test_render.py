@@ -98,7 +98,8 @@ def test_documents_table_becomes_pages_table_with_one_error_row_per_bad_document
         with Image.open(io.BytesIO(page["image"])) as image:
             assert image.size == (612, 792)
         timings = dict(page["timings"])  # an Arrow map reads back as (key, value) pairs
-        assert timings["ingest"] == 0.25 and timings["render"] > 0
+        assert timings.get("ingest") == (0.25 if page["page_idx"] == 0 else None), "ingest time counted once"
+        assert timings["render"] > 0
         spans = [Span.from_row(s) for s in page["spans"]]
         if text is None:
             assert spans == [] and page["route"] == "ocr" and page["route_reason"] == "image_only"
