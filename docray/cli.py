@@ -8,7 +8,6 @@ from typing import Any
 
 from docray import __version__
 
-BACKENDS = {"pipeline": None}  # MinerU backend name -> docray pipeline (None: the --pipeline option)
 VLM_BACKENDS = ("vlm-transformers", "vlm-vllm-engine", "vlm-http-client", "vlm-vllm-async-engine")
 
 
@@ -50,7 +49,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     if args.backend in VLM_BACKENDS:
         print(f"error: backend {args.backend!r} is not available yet in this docray version; use -b pipeline", file=sys.stderr)
         return 2
-    if args.backend not in BACKENDS:
+    if args.backend != "pipeline":
         print(f"error: unknown backend {args.backend!r}; choose from pipeline, {', '.join(VLM_BACKENDS)}", file=sys.stderr)
         return 2
     spec = load_pipeline(args.pipeline)

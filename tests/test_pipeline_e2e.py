@@ -161,3 +161,43 @@ def test_ray_executor_matches_local(tmp_path, corpus):
     md = tmp_path / "ray" / "files" / "article" / "auto" / "article.md"
     assert md.read_text() == (tmp_path / "local" / "files" / "article" / "auto" / "article.md").read_text()
     assert set(distributed.stats.stage_seconds) == {"ingest", "render", "assemble"}
+
+
+def _parquet_corpus(path: Path, article) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from docray.testing.pdfs import corrupt_pdf
+
+    rows = [
+        {"path": "s3://bucket/papers/article.pdf", "bytes": article.pdf, "lang": "en"},
+        {"path": "s3://bucket/papers/broken.pdf", "bytes": corrupt_pdf(), "lang": "en"},
+    ]
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
+
+
+def test_parquet_input_with_a_bytes_column_and_fsspec_output(tmp_path, article):
+    source = _parquet_corpus(tmp_path / "corpus.parquet", article)
+    out = "memory://docray-test/run1"
+    report = run_fast([str(source)], out, LocalExecutor())
+    assert report.stats.documents == 2 and report.stats.by_status == {"ok": 1, "error": 1}
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    docs = pads.dataset("/docray-test/run1/documents", filesystem=fs, format="parquet").to_table().to_pylist()
+    by_source = {d["source"]: d for d in docs}
+    assert by_source["s3://bucket/papers/broken.pdf"]["error_code"] == "corrupt"
+    assert by_source["s3://bucket/papers/article.pdf"]["name"] == "article"
+    md = fs.cat("/docray-test/run1/files/article/auto/article.md").decode()
+    assert md.lstrip().startswith(f"# {article.title}")
+    assert fs.exists("/docray-test/run1/run.json")
+
+
+@pytest.mark.ray
+def test_ray_executor_reads_parquet_input(tmp_path, article):
+    source = _parquet_corpus(tmp_path / "corpus.parquet", article)
+    report = run_fast([str(source)], tmp_path / "out", RayExecutor(num_cpus=2, progress_bars=False))
+    docs = {d["name"]: d for d in table(tmp_path / "out", "documents")}
+    assert set(docs) == {"article", "broken"} and report.stats.pages == article.num_pages
+    assert docs["article"]["status"] == "ok" and docs["broken"]["error_code"] == "corrupt"
