@@ -360,3 +360,17 @@ def test_a_running_title_beside_the_page_number_in_the_top_row_is_a_header_on_on
         ("9", "page_number"),
         ("Short Running Title", "header"),
     ]
+
+
+def test_a_centred_page_number_after_the_last_paragraph_of_a_short_page_is_discarded():
+    # a short page: text ends at mid-page, the page number follows after a gap (earnings-report layout)
+    spans = [span("x" * 80, 72, 100 + 12 * i) for i in range(20)] + [span("62", 300, 500, 8)]
+    lines = group_lines(spans)
+    (found,) = find_furniture([(612.0, 792.0)], [lines])
+    assert [(lines[i].text, kind) for i, kind in found.items()] == [("62", BlockType.PAGE_NUMBER)]
+
+
+def test_a_number_right_below_text_in_mid_page_is_content():
+    spans = [span("x" * 80, 72, 100 + 12 * i) for i in range(20)] + [span("62", 300, 100 + 12 * 20)]
+    lines = group_lines(spans)
+    assert find_furniture([(612.0, 792.0)], [lines]) == [{}]

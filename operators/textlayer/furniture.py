@@ -2,7 +2,9 @@
 
 Only lines whose vertical centre lies in the top or bottom ``band`` share of the page are
 considered, plus the page's top-most and bottom-most row of text when it lies within twice that
-band (pages with wide margins, as LaTeX sets them).  A line's key is its position (top/bottom)
+band (pages with wide margins, as LaTeX sets them), or anywhere when it is a page number set
+apart from the text by a gap of at least ``isolation_gap`` of its line heights (a short page
+whose number follows its last paragraph).  A line's key is its position (top/bottom)
 and its normalised text (digits -> ``#``, whitespace collapsed, case-folded).
 
 * A key found on at least ``min_page_ratio`` of the pages, and on at least 2 pages, is page
@@ -38,6 +40,7 @@ _PAGE_NUMBER = re.compile(
 class FurnitureOptions:
     band: float = 0.09  # share of the page height at the top and at the bottom
     min_page_ratio: float = 0.5  # share of pages a line must repeat on
+    isolation_gap: float = 2.5  # a page number this many line heights from other text is in the band
 
 
 def is_page_number(text: str) -> bool:
@@ -50,10 +53,11 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"\d", "#", text)).strip().casefold()
 
 
-def _bands(lines: list[Line], height: float, band: float) -> dict[int, str]:
+def _bands(lines: list[Line], height: float, options: FurnitureOptions) -> dict[int, str]:
     """The lines of a page in its top and bottom bands: index -> "top" | "bottom"."""
     if not lines:
         return {}
+    band = options.band
     top = min(lines, key=lambda ln: ln.bbox[1]).bbox
     bottom = max(lines, key=lambda ln: ln.bbox[3]).bbox
     found: dict[int, str] = {}
@@ -65,7 +69,16 @@ def _bands(lines: list[Line], height: float, band: float) -> dict[int, str]:
             centre > (1 - 2 * band) * height and vertical_overlap_ratio(line.bbox, bottom) > 0.3
         ):
             found[i] = "bottom"
+        elif line.bbox == bottom and _isolated_page_number(line, lines, options.isolation_gap):
+            found[i] = "bottom"
     return found
+
+
+def _isolated_page_number(line: Line, lines: list[Line], gap: float) -> bool:
+    """A page-number line with no other text within ``gap`` line heights above it."""
+    x0, y0, x1, y1 = line.bbox
+    above = [other.bbox[3] for other in lines if other is not line and other.bbox[3] <= y0 + 0.5 * (y1 - y0)]
+    return is_page_number(line_text(line)) and (not above or y0 - max(above) >= gap * (y1 - y0))
 
 
 def find_furniture(
@@ -76,7 +89,7 @@ def find_furniture(
     pages_with_key: Counter[tuple[str, str]] = Counter()
     for (_, height), lines in zip(page_sizes, lines_per_page):
         keys: dict[int, tuple[str, str]] = {}
-        for i, where in _bands(lines, height, options.band).items():
+        for i, where in _bands(lines, height, options).items():
             text = normalise(line_text(lines[i]))
             if text:
                 keys[i] = (where, text)
