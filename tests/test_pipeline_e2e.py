@@ -10,6 +10,7 @@ import pyarrow.dataset as pads
 import pytest
 
 from docray.cli import main
+from docray.formats.mineru_schema import validate_content_list, validate_middle_json
 from docray.pipelines.executors import LocalExecutor, RayExecutor
 from docray.pipelines.runner import format_summary, run_pipeline
 from docray.pipelines.spec import apply_overrides, load_pipeline
@@ -66,6 +67,7 @@ def test_fast_local_two_column_article(tmp_path, article):
         assert not re.search(rf"^\s*{re.escape(footer)}\s*$", md, re.M), footer
 
     content = json.loads((folder / "article_content_list.json").read_text())
+    validate_content_list(content)
     assert content[0]["type"] == "text" and content[0].get("text_level") == 1
     assert content[0]["text"].strip() == article.title
     assert all(0 <= v <= 1000 for item in content for v in item["bbox"])
@@ -74,6 +76,7 @@ def test_fast_local_two_column_article(tmp_path, article):
     assert [joined.find(m) for m in article.markers] == sorted(joined.find(m) for m in article.markers)
 
     middle = json.loads((folder / "article_middle.json").read_text())
+    validate_middle_json(middle)
     assert middle["_backend"] == "pipeline" and len(middle["pdf_info"]) == 3
     for i, page in enumerate(middle["pdf_info"]):
         assert page["page_idx"] == i and page["page_size"] == [612, 792]
