@@ -1,0 +1,297 @@
+"""olmOCR-bench's text tests, scored on Markdown outputs (pure functions, no Ray).
+
+olmOCR-bench (allenai/olmocr, ``olmocr/bench``) ships its ground truth as JSONL rows, one pass/fail test each, bound to
+one page of one PDF (``pdf`` is relative to the benchmark's ``pdfs/`` folder, ``page`` is 1-based). This module
+follows the facts of its public scorer, in our own code:
+
+* ``present`` / ``absent``: fuzzy search of ``text`` (rapidfuzz ``partial_ratio`` >= ``1 - max_diffs/len(text)``
+  counts as found; a tie within float rounding counts too), optionally case-insensitive and limited to the first ``first_n`` / last ``last_n`` characters of
+  the normalised output (:func:`docray.evaluation.text_match.normalise`).
+* ``order``: some approximate occurrence (Levenshtein <= ``max_diffs``) of ``before`` starts before some occurrence
+  of ``after``.
+* ``baseline``: the output has letters or digits, does not end in a character n-gram (n <= 5) repeated more than
+  ``max_repeats`` times, and has no CJK/kana/emoji characters; with ``max_length`` (blank-page tests) it only checks
+  that at most ``max_length`` letters/digits were output. olmOCR adds a default baseline test on page 1 of every PDF
+  that has none: :func:`add_default_baselines` does that, with ``source="baseline"``.
+* **Not scored in this version**: ``table`` tests (cell neighbourhoods in Markdown/HTML tables) and ``math`` tests
+  (KaTeX rendering in a browser). They are parsed (:class:`UnsupportedTest`) and reported as ``unsupported``; every
+  rate here is over the scored tests only, so rates are not comparable with published olmOCR-bench totals.
+
+Scores: each test passes or fails. A type's rate is its passed share; ``overall`` is, as in olmOCR, the mean over
+JSONL files (``BenchTest.source``) of each file's pass rate; ``mean_over_tests`` is the plain mean. olmOCR scores
+repeated runs by majority vote; here every output is one run.
+
+Outputs are Markdown strings keyed by ``(pdf, page)`` (one page's Markdown) or by ``pdf`` (the whole document's, used
+for every page's tests). A test whose output is missing (or ``None``) fails.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, Union
+
+from docray.evaluation.olmocr_report import Rate, Report, TestOutcome
+from docray.evaluation.text_match import (
+    alphanumeric_count,
+    disallowed_characters,
+    near_match_starts,
+    normalise,
+    partial_ratio,
+    trailing_repeats,
+)
+
+
+class TestType(str, Enum):
+    __test__ = False  # not a pytest class
+
+    PRESENT = "present"
+    ABSENT = "absent"
+    ORDER = "order"
+    BASELINE = "baseline"
+    TABLE = "table"
+    MATH = "math"
+
+
+SCORED_TYPES = (TestType.PRESENT, TestType.ABSENT, TestType.ORDER, TestType.BASELINE)
+UNSUPPORTED_TYPES = (TestType.TABLE, TestType.MATH)
+DEFAULT_BASELINE_SOURCE = "baseline"
+# partial_ratio is 1 - indel_distance / (2 * len), so k substituted characters land exactly on the threshold for
+# max_diffs = k; olmOCR compares the floats directly, where such ties fall either way by rounding. We count a tie
+# as a match.
+TIE_TOLERANCE = 1e-9
+_COMMON_KEYS = {"id", "pdf", "page", "type", "max_diffs", "checked", "url"}
+_TABLE_KEYS = {"cell", "up", "down", "left", "right", "top_heading", "left_heading", "ignore_markdown_tables"}
+
+
+@dataclass(frozen=True)
+class TestResult:
+    __test__ = False
+
+    passed: bool
+    explanation: str = ""
+    scored: bool = True  # False for table/math tests, which this version does not score
+
+
+@dataclass(frozen=True, kw_only=True)
+class BenchTest:
+    id: str
+    pdf: str  # relative to the benchmark's pdfs/ folder
+    page: int  # 1-based
+    type: TestType
+    source: str = ""  # the JSONL file name the test came from (the unit of the overall score)
+    max_diffs: int = 0
+    checked: str | None = None
+
+    def run(self, markdown: str) -> TestResult:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextPresenceTest(BenchTest):
+    """``present`` or ``absent``: whether ``text`` occurs (fuzzily) in the output."""
+
+    text: str
+    case_sensitive: bool = True
+    first_n: int | None = None
+    last_n: int | None = None
+
+    def run(self, markdown: str) -> TestResult:
+        query, content = normalise(self.text), normalise(markdown)
+        if not self.case_sensitive:
+            query, content = query.lower(), content.lower()
+        if self.first_n and self.last_n:
+            content = content[: self.first_n] + content[-self.last_n :]
+        elif self.first_n:
+            content = content[: self.first_n]
+        elif self.last_n:
+            content = content[-self.last_n :]
+        threshold = 1.0 - self.max_diffs / max(1, len(query))
+        ratio = partial_ratio(query, content)
+        found = ratio >= threshold - TIE_TOLERANCE
+        wanted = self.type == TestType.PRESENT
+        if found == wanted:
+            return TestResult(True)
+        verb = "expected" if wanted else "expected absence of"
+        return TestResult(False, f"{verb} {query[:40]!r}: best match {ratio:.3f}, threshold {threshold:.3f}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextOrderTest(BenchTest):
+    """``order``: ``before`` must occur before ``after``."""
+
+    before: str
+    after: str
+
+    def run(self, markdown: str) -> TestResult:
+        content = normalise(markdown)
+        before_starts = near_match_starts(normalise(self.before), content, self.max_diffs)
+        if not before_starts:
+            return TestResult(False, f"'before' {self.before[:40]!r} not found within {self.max_diffs} edits")
+        after_starts = near_match_starts(normalise(self.after), content, self.max_diffs)
+        if not after_starts:
+            return TestResult(False, f"'after' {self.after[:40]!r} not found within {self.max_diffs} edits")
+        if min(before_starts) < max(after_starts):
+            return TestResult(True)
+        return TestResult(False, f"{self.before[:40]!r} never starts before {self.after[:40]!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BaselineTest(BenchTest):
+    """``baseline``: basic sanity of a page's output; a blank-page test when ``max_length`` is set."""
+
+    max_length: int | None = None
+    max_length_skips_image_alt_tags: bool = False
+    max_repeats: int = 30
+    check_disallowed_characters: bool = True
+
+    def run(self, markdown: str) -> TestResult:
+        if self.max_length is not None:
+            count = alphanumeric_count(markdown, skip_image_tags=self.max_length_skips_image_alt_tags)
+            if count > self.max_length:
+                return TestResult(False, f"{count} letters/digits on a page expected blank (max {self.max_length})")
+            return TestResult(True)
+        if alphanumeric_count(markdown) == 0:
+            return TestResult(False, "no letters or digits in the output")
+        for size, count in enumerate(trailing_repeats(markdown), start=1):
+            if count > self.max_repeats:
+                return TestResult(False, f"output ends with {count} repeats of a {size}-character n-gram")
+        found = disallowed_characters(markdown) if self.check_disallowed_characters else []
+        if found:
+            return TestResult(False, f"disallowed characters {''.join(found[:10])!r}")
+        return TestResult(True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnsupportedTest(BenchTest):
+    """A ``table`` or ``math`` test: parsed, kept with its fields, never scored in this version."""
+
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def run(self, markdown: str) -> TestResult:
+        return TestResult(False, f"{self.type.value} tests are not scored in this version", scored=False)
+
+
+def parse_test(row: Mapping[str, Any], source: str = "") -> BenchTest:
+    """One JSONL row as a typed test; raises ``ValueError`` on an unknown type or field, or an invalid value."""
+    try:
+        kind = TestType(row.get("type"))
+    except ValueError:
+        raise ValueError(f"test {row.get('id')!r}: unknown type {row.get('type')!r}") from None
+    common = dict(
+        id=str(row.get("id") or ""),
+        pdf=str(row.get("pdf") or ""),
+        page=int(row.get("page", 1)),
+        type=kind,
+        source=source,
+        max_diffs=row.get("max_diffs", 0),
+        checked=row.get("checked"),
+    )
+    if not common["id"] or not common["pdf"]:
+        raise ValueError(f"test row without id or pdf: {dict(row)}")
+    if not isinstance(common["max_diffs"], int) or common["max_diffs"] < 0:
+        raise ValueError(f"test {common['id']!r}: max_diffs must be an int >= 0")
+    extra = {k: v for k, v in row.items() if k not in _COMMON_KEYS}
+    if kind in (TestType.PRESENT, TestType.ABSENT):
+        _only(extra, {"text", "case_sensitive", "first_n", "last_n"}, common["id"])
+        if not normalise(str(extra.get("text", ""))).strip():
+            raise ValueError(f"test {common['id']!r}: empty text")
+        return TextPresenceTest(**common, **extra)
+    if kind == TestType.ORDER:
+        _only(extra, {"before", "after"}, common["id"])
+        for name in ("before", "after"):
+            text = normalise(str(extra.get(name, "")))
+            if not text.strip():
+                raise ValueError(f"test {common['id']!r}: empty {name!r}")
+            if common["max_diffs"] > len(text) // 2:
+                raise ValueError(f"test {common['id']!r}: max_diffs over half the length of {name!r}")
+        return TextOrderTest(**common, **extra)
+    if kind == TestType.BASELINE:
+        _only(extra, {"max_length", "max_length_skips_image_alt_tags", "max_repeats", "check_disallowed_characters"},
+              common["id"])  # fmt: skip
+        return BaselineTest(**common, **extra)
+    _only(extra, _TABLE_KEYS if kind == TestType.TABLE else {"math"}, common["id"])
+    return UnsupportedTest(**common, fields=extra)
+
+
+def _only(extra: Mapping[str, Any], allowed: set[str], test_id: str) -> None:
+    unknown = set(extra) - allowed
+    if unknown:
+        raise ValueError(f"test {test_id!r}: unknown fields {sorted(unknown)}")
+
+
+def load_tests(jsonl_paths: str | Path | Iterable[str | Path]) -> list[BenchTest]:
+    """Tests of one or more JSONL files (blank lines skipped); ``source`` is each file's name. Ids must be unique."""
+    paths = [jsonl_paths] if isinstance(jsonl_paths, (str, Path)) else list(jsonl_paths)
+    tests: list[BenchTest] = []
+    for path in map(Path, paths):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                tests.append(parse_test(json.loads(line), source=path.name))
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"{path}:{number}: {exc}") from exc
+    seen: set[str] = set()
+    for test in tests:
+        if test.id in seen:
+            raise ValueError(f"duplicate test id {test.id!r}")
+        seen.add(test.id)
+    return tests
+
+
+def add_default_baselines(tests: Iterable[BenchTest], pdf_names: Iterable[str]) -> list[BenchTest]:
+    """``tests`` plus, for each pdf with no baseline test, a default :class:`BaselineTest` on its page 1."""
+    tests = list(tests)
+    has_baseline = {t.pdf for t in tests if t.type == TestType.BASELINE}
+    for pdf in sorted(set(pdf_names) - has_baseline):
+        tests.append(
+            BaselineTest(id=f"{pdf}_baseline", pdf=pdf, page=1, type=TestType.BASELINE, source=DEFAULT_BASELINE_SOURCE)
+        )
+    return tests
+
+
+Outputs = Mapping[Union[str, tuple[str, int]], Union[str, None]]
+
+
+def output_for(test: BenchTest, outputs: Outputs) -> str | None:
+    """The Markdown a test reads: its page's, else its whole document's, else ``None``."""
+    page_output = outputs.get((test.pdf, test.page))
+    return page_output if page_output is not None else outputs.get(test.pdf)
+
+
+def run_test(test: BenchTest, markdown: str | None) -> TestResult:
+    """Run one test; a missing output (``None``) fails every scored test."""
+    if markdown is None and test.type in SCORED_TYPES:
+        return TestResult(False, f"no output for {test.pdf} page {test.page}")
+    return test.run(markdown or "")
+
+
+def score(tests: Iterable[BenchTest], outputs: Outputs) -> Report:
+    """Run every test on its output (see :func:`output_for`) and collect the results."""
+    return Report([TestOutcome(test, run_test(test, output_for(test, outputs))) for test in tests])
+
+
+__all__ = [
+    "BaselineTest",
+    "BenchTest",
+    "Outputs",
+    "Rate",
+    "Report",
+    "TestOutcome",
+    "TestResult",
+    "TestType",
+    "TextOrderTest",
+    "TextPresenceTest",
+    "UnsupportedTest",
+    "add_default_baselines",
+    "load_tests",
+    "normalise",
+    "output_for",
+    "parse_test",
+    "run_test",
+    "score",
+]
