@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from textlayer_pages import span
 
-from docray.datamodel import Line
+from docray.datamodel import Line, Span
 from docray.operators.textlayer.furniture import find_furniture, is_page_number
 from docray.operators.textlayer.lines import group_lines, is_bold
 from docray.operators.textlayer.order import reading_order
@@ -335,7 +335,8 @@ def test_one_page_document_page_number_alone_at_the_bottom():
 
 
 def test_a_number_beside_other_text_in_the_band_is_not_a_page_number_on_one_page():
-    lines = group_lines([span("Table total", 72, 735), span("42", 300, 735), span("a note below the table", 72, 760)])
+    # the note sits in the footer band but more than 4 % above the edge (closer, set apart, it is a footer)
+    lines = group_lines([span("Table total", 72, 735), span("42", 300, 735), span("a note below the table", 72, 748)])
     assert len(lines) == 3
     assert find_furniture([(612.0, 792.0)], [lines]) == [{}]
 
@@ -374,3 +375,46 @@ def test_a_number_right_below_text_in_mid_page_is_content():
     spans = [span("x" * 80, 72, 100 + 12 * i) for i in range(20)] + [span("62", 300, 100 + 12 * 20)]
     lines = group_lines(spans)
     assert find_furniture([(612.0, 792.0)], [lines]) == [{}]
+
+
+def test_stamps_at_the_page_edge_and_vertical_side_notes_are_furniture_on_one_page():
+    body = [span("x" * 80, 72, 100 + 12 * i) for i in range(20)]
+    stamp_top = span("Downloaded from http://journal.example.org/ on July 12", 136, 5, 8)
+    stamp_bottom = span("Download date: 28 Dec 2018", 57, 824, 8)
+    side = Span(text="arXiv:2401.00001v1 [cs.CL] 1 Jan 2024", bbox=(10, 200, 22, 560), size=10.0)
+    lines = group_lines(body + [stamp_top, stamp_bottom, side])
+    (found,) = find_furniture([(595.0, 842.0)], [lines])
+    kinds = {lines[i].text[:10]: kind for i, kind in found.items()}
+    assert kinds == {
+        "Downloaded": BlockType.HEADER,
+        "Download d": BlockType.FOOTER,
+        "arXiv:2401": BlockType.ASIDE_TEXT,
+    }
+
+
+def test_text_near_but_not_at_the_edge_and_wide_side_text_stay_content():
+    lines = group_lines([span("x" * 80, 72, 100 + 12 * i) for i in range(5)] + [span("A closing line", 72, 740, 10)])
+    lines += [Line(spans=[], bbox=(10, 200, 70, 260))]  # not vertical: as wide as it is tall
+    assert find_furniture([(612.0, 792.0)], [lines]) == [{}]
+
+
+def test_a_line_near_the_edge_is_a_footer_only_when_set_apart():
+    body = [span("x" * 80, 72, 100 + 12 * i) for i in range(55)]  # body down to y = 758
+    apart = span("Download date: 15. Sep. 2023", 57, 808, 8)  # 3.4 % from the bottom, 50 pt below the body
+    lines = group_lines(body + [apart])
+    (found,) = find_furniture([(595.0, 842.0)], [lines])
+    assert [(lines[i].text[:8], kind) for i, kind in found.items()] == [("Download", BlockType.FOOTER)]
+    tight = group_lines(body + [span("x" * 80, 72, 770), span("x" * 80, 72, 782), span("last words here", 72, 794)])
+    assert find_furniture([(595.0, 842.0)], [tight]) == [{}], "body text running close to the edge is kept"
+
+
+def test_an_italic_run_in_subheading_is_its_own_paragraph_and_a_title():
+    heading = _stack([("Stainless Steel Self-Locking Nut", 72)], flags=FontFlags.ITALIC)
+    body = _stack([("The stainless steel self-locking nut may be spun on and off", 72),
+                   ("by hand as its locking action takes place only when seated.", 72)], top=112)  # fmt: skip
+    paragraphs = split_paragraphs(heading + body, typical_gap_em([heading + body]))
+    assert _para_texts(paragraphs)[0] == "Stainless Steel Self-Locking Nut"
+    assert title_candidate(heading, "Stainless Steel Self-Locking Nut", 10.0, TitleOptions()) is not None
+    emphasised_sentence = "This whole sentence is set in italics for emphasis."
+    assert title_candidate(_stack([(emphasised_sentence, 72)], flags=FontFlags.ITALIC), emphasised_sentence, 10.0,
+                           TitleOptions()) is None  # fmt: skip

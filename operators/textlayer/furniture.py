@@ -15,6 +15,11 @@ and its normalised text (digits -> ``#``, whitespace collapsed, case-folded).
   centre or a corner of the page.  It may also share its row with other text when that row is
   the page's top-most or bottom-most row ("Running Title ........ 9", "Journal | 1 | Vol. 8");
   then the rest of that row is HEADER or FOOTER.
+* Without any repetition, a line whose centre is within ``edge_band`` of the top or bottom edge of
+  the page (a download stamp, a running head printed in the margin), or within twice that and set
+  apart from the page's other text by at least one line height, is HEADER or FOOTER; a vertical line
+  of text in the outer ``side_band`` of the page width (a binding-edge stamp or arXiv-style side
+  note) is ASIDE_TEXT.
 """
 
 from __future__ import annotations
@@ -41,6 +46,9 @@ class FurnitureOptions:
     band: float = 0.09  # share of the page height at the top and at the bottom
     min_page_ratio: float = 0.5  # share of pages a line must repeat on
     isolation_gap: float = 2.5  # a page number this many line heights from other text is in the band
+    edge_band: float = 0.02  # share of the page height next to the edge where only furniture is printed
+    side_band: float = 0.1  # share of the page width at each side searched for vertical side notes
+    min_vertical_length: float = 50.0  # points; a side note is a vertical line at least this long
 
 
 def is_page_number(text: str) -> bool:
@@ -99,8 +107,8 @@ def find_furniture(
     pages_with_text = sum(1 for lines in lines_per_page if lines)
     needed = max(2, math.ceil(options.min_page_ratio * pages_with_text))
     result: list[dict[int, BlockType]] = []
-    for (width, _), lines, keys in zip(page_sizes, lines_per_page, keys_per_page):
-        found: dict[int, BlockType] = {}
+    for (width, height), lines, keys in zip(page_sizes, lines_per_page, keys_per_page):
+        found: dict[int, BlockType] = _edge_furniture(lines, width, height, options)
         for i, (where, text) in keys.items():
             number = is_page_number(line_text(lines[i]))
             if pages_with_key[(where, text)] >= needed:
@@ -111,6 +119,34 @@ def find_furniture(
                     found.setdefault(j, BlockType.HEADER if where == "top" else BlockType.FOOTER)
         result.append(found)
     return result
+
+
+def _edge_furniture(lines: list[Line], width: float, height: float, options: FurnitureOptions) -> dict[int, BlockType]:
+    """Stamps next to the top/bottom edge and vertical side notes: furniture on any page."""
+    found: dict[int, BlockType] = {}
+    edge = options.edge_band * height
+    for i, line in enumerate(lines):
+        x0, y0, x1, y1 = line.bbox
+        centre = (y0 + y1) / 2
+        vertical = (y1 - y0) >= options.min_vertical_length and (y1 - y0) > 3 * (x1 - x0)
+        if vertical:
+            if x1 <= options.side_band * width or x0 >= (1 - options.side_band) * width:
+                found[i] = BlockType.ASIDE_TEXT
+        elif centre <= edge or (centre <= 2 * edge and _gap_below(line, lines) >= y1 - y0):
+            found[i] = BlockType.HEADER
+        elif centre >= height - edge or (centre >= height - 2 * edge and _gap_above(line, lines) >= y1 - y0):
+            found[i] = BlockType.FOOTER
+    return found
+
+
+def _gap_above(line: Line, lines: list[Line]) -> float:
+    above = [o.bbox[3] for o in lines if o is not line and o.bbox[3] <= line.bbox[1]]
+    return line.bbox[1] - max(above) if above else float("inf")
+
+
+def _gap_below(line: Line, lines: list[Line]) -> float:
+    below = [o.bbox[1] for o in lines if o is not line and o.bbox[1] >= line.bbox[3]]
+    return min(below) - line.bbox[3] if below else float("inf")
 
 
 def _row_mates(i: int, lines: list[Line], keys: dict[int, tuple[str, str]]) -> list[int]:

@@ -160,11 +160,20 @@ def line_size(line: Line) -> float:
 
 def is_bold(lines: list[Line]) -> bool:
     """Whether (nearly) all the characters of the lines are bold."""
-    total = bold = 0
+    return _all_styled(lines, FontFlags.BOLD)
+
+
+def is_italic(lines: list[Line]) -> bool:
+    """Whether (nearly) all the characters of the lines are italic."""
+    return _all_styled(lines, FontFlags.ITALIC)
+
+
+def _all_styled(lines: list[Line], flag: FontFlags) -> bool:
+    total = styled = 0
     for line in lines:
         for span in line.spans:
             n = len(span.text.strip())
             total += n
-            if span.flags & FontFlags.BOLD:
-                bold += n
-    return total > 0 and bold >= 0.9 * total
+            if span.flags & flag:
+                styled += n
+    return total > 0 and styled >= 0.9 * total

@@ -5,8 +5,8 @@ A new paragraph starts between two consecutive lines ``a`` -> ``b`` when
 * ``b`` does not continue ``a``'s column: it starts above ``a`` or shares no x-range with it;
 * the vertical gap is clearly bigger than the document's usual line gap
   (``gap > (typical_gap_em + gap_em) * size``);
-* the font size changes by more than ``size_change`` (relative), or boldness flips
-  (an all-bold line next to a not all-bold one: headings in body size);
+* the font size changes by more than ``size_change`` (relative), or boldness or italics flip
+  (an all-bold or all-italic line next to one that is not: headings in body size);
 * ``b`` has a first-line indent: it starts ``indent_min_em``..``indent_max_em`` font sizes to the
   right of ``a``, reaches at least as far right, and the line after ``b`` returns to the left
   (a hanging indent, as in lists and references, keeps its continuation lines);
@@ -29,7 +29,7 @@ import statistics
 from dataclasses import dataclass
 
 from docray.datamodel import Line
-from docray.operators.textlayer.lines import is_bold, line_size, line_text
+from docray.operators.textlayer.lines import is_bold, is_italic, line_size, line_text
 
 _HYPHENS = ("-", "\u2010")
 _SOFT_HYPHEN = "\u00ad"
@@ -88,7 +88,7 @@ def _starts_paragraph(
         return True
     if b.bbox[1] - a.bbox[3] > (gap_em + options.gap_em) * size:
         return True
-    if is_bold([a]) != is_bold([b]):
+    if is_bold([a]) != is_bold([b]) or is_italic([a]) != is_italic([b]):
         return True
     if _first_line_indent(a, b, following, size, options):
         return True

@@ -9,7 +9,9 @@ display-math lines set in big glyphs are not titles), is not a long sentence (mo
 * its font size is at least ``size_ratio`` x the body size (the size carrying the most
   characters in the document), or
 * it is all bold, at most two lines, about body size or larger, and does not end like a sentence
-  fragment (",", ";").
+  fragment (",", ";"), or
+* it is one all-italic line of at most ``max_italic_words`` words, about body size or larger, not
+  ending in punctuation (a run-in subheading such as "Stainless Steel Self-Locking Nut").
 
 Levels: the distinct title font sizes of the document (sizes within 5 % are one size), largest
 first, give levels 1, 2, ... (at most ``max_levels``).  Numbered headings refine this: among
@@ -24,7 +26,7 @@ import re
 from dataclasses import dataclass
 
 from docray.datamodel import Line
-from docray.operators.textlayer.lines import dominant_size, is_bold
+from docray.operators.textlayer.lines import dominant_size, is_bold, is_italic
 
 _NUMBER = re.compile(r"^(?:(?:\d{1,3}|[A-Z])(?:\.\d{1,3})+|\d{1,3})\.?\s+(?=\S)")
 _SENTENCE_BREAK = re.compile(r"[.!?]\s+[A-Z]")
@@ -39,6 +41,7 @@ class TitleOptions:
     max_chars: int = 200
     max_words: int = 20
     sentence_words: int = 10  # a title ending in "." has at most this many words
+    max_italic_words: int = 8  # an all-italic one-line title has at most this many words
     max_levels: int = 4
 
 
@@ -72,7 +75,14 @@ def title_candidate(lines: list[Line], text: str, body_size: float, options: Tit
     bold_alone = (
         is_bold(lines) and len(lines) <= 2 and size >= 0.95 * body_size and not text.rstrip().endswith((",", ";"))
     )
-    if big or bold_alone:
+    italic_alone = (
+        is_italic(lines)
+        and len(lines) == 1
+        and words <= options.max_italic_words
+        and size >= 0.95 * body_size
+        and not rest.endswith((".", ",", ";", ":"))
+    )
+    if big or bold_alone or italic_alone:
         return TitleCandidate(size=size, numbering=number)
     return None
 
