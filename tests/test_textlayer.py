@@ -154,6 +154,15 @@ def test_centred_running_title_beside_left_headings_is_not_a_column():
     assert _texts_in_order(named) == ["toc", "corp", "notes", "cont", "h1", "h2", "body"]
 
 
+def test_a_column_with_a_chart_s_tick_labels_is_still_a_column():
+    # openstax exercises: the right column holds a chart whose y-axis labels stick out left of the column edge
+    left = [(f"L{i:02d}", b) for i, b in enumerate(_box_rows(72, 297, 300, 16))]
+    ticks = [(f"t{i}", (322 + (i % 2) * 4, 300 + 12 * i, 330, 308 + 12 * i)) for i in range(8)]
+    right = [(f"R{i}", (330 if i % 3 == 0 else 345, 400 + 12 * i, 540, 410 + 12 * i)) for i in range(8)]
+    order = _texts_in_order(right + ticks + left)
+    assert order == [f"L{i:02d}" for i in range(16)] + [f"t{i}" for i in range(8)] + [f"R{i}" for i in range(8)]
+
+
 def test_three_columns():
     cols = [[(f"{c}{i}", b) for i, b in enumerate(_box_rows(x, x + 150, 100, 5))] for c, x in zip("xyz", (72, 240, 408))]
     assert _texts_in_order(cols[2] + cols[0] + cols[1]) == [f"{c}{i}" for c in "xyz" for i in range(5)]

@@ -4,9 +4,9 @@ A region is cut, in this order of preference:
 
 1. **Vertically**, at the widest gutter: an x-interval of at least ``min_gutter`` points that no
    box crosses, with at least ``min_column_width`` points of content on both sides (so a bullet
-   column or a line-number margin is not taken for a text column), and where each side reads like
-   a column: more than ``min_aligned_share`` of its boxes start at its left edge (so centred
-   running titles beside a left-aligned heading are not two columns).  The left part is read first.
+   column or a line-number margin is not taken for a text column), and where neither side is a
+   centred stack (several lines sharing a centre but not a left edge, like a centred running title
+   beside left-aligned headings: that is one region, not two columns).  The left part is read first.
 2. **Horizontally**, into stripes: maximal runs of boxes connected by vertical overlap.  A naive
    XY-cut would now cut at every stripe boundary, but in a two-column body the line gaps of both
    columns line up, which would interleave the columns line by line.  So consecutive stripes are
@@ -32,8 +32,7 @@ class OrderOptions:
     min_gutter: float = 6.0  # narrowest vertical whitespace (points) that separates columns
     min_column_width: float = 36.0  # narrowest column (points) a gutter may split off
     stripe_overlap_tolerance: float = 1.0  # boxes overlapping vertically by less stay in separate stripes
-    min_aligned_share: float = 0.5  # a column side needs more than this share of boxes on its left edge
-    align_tolerance: float = 3.0  # points within which box starts count as one left edge
+    align_tolerance: float = 3.0  # points within which box starts (or centres) count as aligned
 
 
 def reading_order(boxes: list[BBox], options: OrderOptions = OrderOptions()) -> list[int]:
@@ -91,17 +90,19 @@ def find_gutter(region: list[int], boxes: list[BBox], options: OrderOptions) -> 
 
 
 def _sides_are_columns(region: list[int], boxes: list[BBox], gutter: tuple[float, float], options: OrderOptions) -> bool:
-    """Each side is left-aligned, or itself splits into columns (three columns and more)."""
-    left = [i for i in region if boxes[i][2] <= gutter[0]]
-    right = [i for i in region if boxes[i][2] > gutter[0]]
-    return all(_left_aligned(side, boxes, options) or find_gutter(side, boxes, options) for side in (left, right))
+    left = [boxes[i] for i in region if boxes[i][2] <= gutter[0]]
+    right = [boxes[i] for i in region if boxes[i][2] > gutter[0]]
+    return not (_centred_stack(left, options) or _centred_stack(right, options))
 
 
-def _left_aligned(side: list[int], boxes: list[BBox], options: OrderOptions) -> bool:
-    starts = [boxes[i][0] for i in side]
-    edge = min(starts)
-    aligned = sum(1 for x in starts if x - edge <= options.align_tolerance)
-    return aligned > options.min_aligned_share * len(starts)
+def _centred_stack(side: list[BBox], options: OrderOptions) -> bool:
+    """Two or more boxes sharing a horizontal centre whose left edges differ."""
+    if len(side) < 2:
+        return False
+    centres = [(b[0] + b[2]) / 2 for b in side]
+    starts = [b[0] for b in side]
+    shared_centre = max(centres) - min(centres) <= 2 * options.align_tolerance
+    return shared_centre and max(starts) - min(starts) > options.align_tolerance
 
 
 def _stripes(region: list[int], boxes: list[BBox], options: OrderOptions) -> list[list[int]]:
