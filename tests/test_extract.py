@@ -295,3 +295,13 @@ def test_render_rotated_page_and_jpeg_and_pixel_cap(layout_doc):
         assert image.width * image.height <= 100_000
         assert image.width == pytest.approx(612 * effective / 72, abs=1)
     assert effective == pytest.approx(72 * (100_000 / (612 * 792)) ** 0.5, abs=0.5)
+
+
+def test_tex_style_doubled_single_quotes_become_double_quotes():
+    def draw(c):
+        c.setFont("Times-Roman", 10)
+        c.drawString(72, 700, "The term \u2018\u2018corporate\u2019\u2019 is vague.")
+
+    data = _pdf_bytes(draw)
+    document = open_pdf(data)
+    assert [s.text for s in _spans_of(document, 0)] == ["The term \u201ccorporate\u201d is vague."]

@@ -198,10 +198,15 @@ def _continues(run: _Run, style: TextStyle, baseline: float, lo: float, hi: floa
     return False
 
 
+# TeX sets double quotes as two single-quote glyphs (``...''); fold them into one double quote.
+_TEX_QUOTE_FOR = {"\u2018\u2018": "\u201c", "\u2019\u2019": "\u201d", "``": "\u201c"}
+_TEX_QUOTES = re.compile("|".join(map(re.escape, _TEX_QUOTE_FOR)))
+
+
 def _close(run: _Run | None, spans: list[Span], frame: PageFrame) -> None:
     if run is None:
         return None
-    text = _SPACE_RUN.sub(" ", "".join(run.chars)).strip()
+    text = _TEX_QUOTES.sub(lambda m: _TEX_QUOTE_FOR[m.group(0)], _SPACE_RUN.sub(" ", "".join(run.chars)).strip())
     if text:
         bbox: BBox = tuple(round(v, 2) for v in frame.box(run.left, run.bottom, run.right, run.top))  # type: ignore[assignment]
         spans.append(Span(text=text, bbox=bbox, font=run.style.font, size=run.style.size, flags=run.style.flags))
