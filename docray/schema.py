@@ -164,6 +164,42 @@ BLOCK = pa.struct(
 
 IMAGE_FILE = pa.struct([pa.field("path", pa.string()), pa.field("data", pa.binary())])
 
+LAYOUT_BOX = pa.struct(
+    [
+        pa.field("type", pa.string()),  # BlockType the detector's class maps to
+        pa.field("bbox", BBOX),  # PDF points, top-left origin
+        pa.field("score", pa.float32()),
+        pa.field("label", pa.string()),  # the detector's own class name (e.g. CDLA "figure_caption")
+    ]
+)
+
+OCR_LINE = pa.struct(
+    [
+        pa.field("text", pa.string()),
+        pa.field("bbox", BBOX),  # PDF points, axis-aligned box of the (possibly rotated) line
+        pa.field("score", pa.float32()),  # recogniser confidence, mean over the line's characters
+        pa.field("poly", pa.list_(pa.float32(), 8)),  # the detector's quadrilateral, points
+    ]
+)
+
+TABLE = pa.struct(
+    [
+        pa.field("bbox", BBOX),  # the table region (PDF points)
+        pa.field("html", pa.string()),  # <table>...</table> with cell text
+        pa.field("score", pa.float32()),
+        pa.field("num_rows", pa.int32()),
+        pa.field("num_cols", pa.int32()),
+    ]
+)
+
+CROP = pa.struct(
+    [
+        pa.field("type", pa.string()),  # BlockType of the cropped region (image, table, interline_equation)
+        pa.field("bbox", BBOX),
+        pa.field("data", pa.binary()),  # encoded JPEG
+    ]
+)
+
 TIMINGS = pa.map_(pa.string(), pa.float64())  # stage name -> seconds spent on this row
 
 # --------------------------------------------------------------------------- columns
@@ -204,6 +240,10 @@ FIELDS: dict[str, pa.Field] = {
         _col("spans", pa.list_(SPAN), "text-layer spans"),
         _col("image_boxes", pa.list_(BBOX), "boxes of the page's image objects"),
         _col("blocks", pa.list_(BLOCK)),
+        _col("layout_blocks", pa.list_(LAYOUT_BOX), "layout detector output (points)"),
+        _col("ocr_lines", pa.list_(OCR_LINE), "OCR text lines (points)"),
+        _col("tables", pa.list_(TABLE), "recognised tables as HTML"),
+        _col("crops", pa.list_(CROP), "image crops of figures, tables and equations (JPEG)"),
         # document outputs
         _col("markdown", pa.string()),
         _col("content_list", pa.string(), "MinerU content_list.json text"),

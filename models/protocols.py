@@ -1,0 +1,79 @@
+"""One Protocol per model task, and the plain result types they return.
+
+Models take RGB ``uint8`` numpy images (H, W, 3) and return results in *pixel* coordinates of the
+image they were given; operators convert to PDF points.  Every method is batched: a list of images
+in, a list of results out, in order.  Engines are one class per backend (no ``if backend == ...``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+PixelBox = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """A layout region found by a detector."""
+
+    label: str  # the detector's own class name
+    box: PixelBox
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class RecognizedLine:
+    """One OCR text line."""
+
+    text: str
+    quad: tuple[float, ...]  # 8 numbers: top-left, top-right, bottom-right, bottom-left (x, y) in pixels
+    score: float  # mean character confidence, 0..1
+
+    @property
+    def box(self) -> PixelBox:
+        xs, ys = self.quad[0::2], self.quad[1::2]
+        return (min(xs), min(ys), max(xs), max(ys))
+
+
+@dataclass(frozen=True, slots=True)
+class TableCell:
+    row: int
+    col: int
+    box: PixelBox
+    rowspan: int = 1
+    colspan: int = 1
+
+
+@dataclass(slots=True)
+class TableStructure:
+    """A table's grid: the structure tokens (``<tr>``, ``<td>``, ...) and one box per cell."""
+
+    tokens: list[str] = field(default_factory=list)
+    cells: list[TableCell] = field(default_factory=list)
+    score: float = 0.0
+
+
+@runtime_checkable
+class LayoutModel(Protocol):
+    labels: tuple[str, ...]
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]: ...
+
+
+@runtime_checkable
+class OcrModel(Protocol):
+    def read(self, images: Sequence[np.ndarray]) -> list[list[RecognizedLine]]:
+        """Detect and recognise the text lines of each image (a page or a region)."""
+        ...
+
+    def recognize(self, lines: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+        """Recognise single-line crops: ``(text, confidence)`` each."""
+        ...
+
+
+@runtime_checkable
+class TableModel(Protocol):
+    def structure(self, images: Sequence[np.ndarray]) -> list[TableStructure]: ...
