@@ -38,6 +38,9 @@ class RenderConfig(OperatorConfig):
 
     op: Literal["render"] = "render"
     dpi: float = Field(144.0, gt=0, le=1200, description="resolution of the page images, dots per inch")
+    ocr_dpi: float | None = Field(
+        None, gt=0, le=1200, description="resolution for pages routed to OCR (small print needs more); None: dpi"
+    )
     image_format: Literal["png", "jpeg", "none"] = Field(
         "png", description="encoding of the page images; 'none' renders no image (text-layer-only pipelines)"
     )
@@ -103,6 +106,7 @@ class RenderOperator(Operator[RenderConfig]):
         )
         return PageRequest(
             dpi=c.dpi,
+            ocr_dpi=c.ocr_dpi,
             image_format=c.image_format,
             jpeg_quality=c.jpeg_quality,
             method=c.method,

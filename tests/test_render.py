@@ -184,3 +184,13 @@ def test_a_page_that_fails_becomes_its_own_error_row():
     for page in pages:
         assert page["status"] == "error" and page["error_code"] == ErrorCode.RENDER_FAILED.value
         assert page["error"].startswith(f"render: page {page['page_idx']}: ValueError") and page["num_pages"] == 3
+
+
+def test_pages_routed_to_ocr_can_be_rendered_at_their_own_dpi():
+    from docray.testing.pdfs import scanned_page
+
+    rows = _run([_make_doc_row(scanned_page(), "scan"), _make_doc_row(_three_page_pdf(), "text")],
+                dpi=72, ocr_dpi=200, image_format="jpeg")  # fmt: skip
+    by_route = {(r["name"], r["route"]): r["image_dpi"] for r in rows}
+    assert by_route[("scan", "ocr")] == 200
+    assert {dpi for (name, route), dpi in by_route.items() if route == "txt"} == {72}

@@ -31,6 +31,7 @@ class PageRequest:
     """What to make of a document's pages (the render settings, free of pydantic)."""
 
     dpi: float = 144.0
+    ocr_dpi: float | None = None  # pages routed to OCR are rendered at this dpi instead, when set
     image_format: Literal["png", "jpeg", "none"] = "png"
     jpeg_quality: int = 90
     method: ParseMethod = ParseMethod.AUTO
@@ -94,7 +95,8 @@ def _pdf_page(document: pdfium.PdfDocument, page_idx: int, request: PageRequest)
         route, reason = route_page(request.method, num_chars, garbled, coverage, **dict(request.route_thresholds))
         image, dpi = None, None
         if request.image_format != "none":
-            image, dpi = render_page_image(page, request.dpi, request.image_format, request.jpeg_quality, request.max_pixels)
+            wanted = request.ocr_dpi if (route is Route.OCR and request.ocr_dpi) else request.dpi
+            image, dpi = render_page_image(page, wanted, request.image_format, request.jpeg_quality, request.max_pixels)
         return {
             "width": width,
             "height": height,
