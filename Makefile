@@ -23,7 +23,7 @@ test: install  ## run the test suite
 	$(PY) -m pytest -q
 
 bench: install  ## pages/s of the fast pipeline on ../shared/eval (see benchmarks/README.md)
-	$(PY) benchmarks/bench_fast.py
+	$(PY) benchmarks/bench_pipeline.py
 
 clean:
 	rm -rf out build dist *.egg-info

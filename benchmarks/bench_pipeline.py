@@ -1,12 +1,12 @@
-"""Pages/s of the `fast` pipeline on the born-digital PDFs of ../shared/eval.
+"""Pages/s and per-stage ms/page of a pipeline on the PDFs of ../shared/eval.
 
 Usage (from the repository root, after `make install`):
 
-    .venv/bin/python benchmarks/bench_fast.py [--eval ../shared/eval] [--repeat 3] [--executors local,ray]
-                                              [--synthetic 200]
+    .venv/bin/python benchmarks/bench_pipeline.py [--pipeline fast] [--kind born-digital] [--eval ../shared/eval]
+                                                  [--repeat 3] [--executors local,ray] [--synthetic 200]
 
-For each executor it runs the whole `fast` pipeline (ingest, render, assemble, write Parquet and
-MinerU files) over the born-digital documents listed in the groups' manifest.json (and, with
+For each executor it runs the whole pipeline (every stage, and writing Parquet and MinerU files) over the documents of the chosen kind (born-digital, or scanned: every non-born-digital type) listed in the
+groups' manifest.json (and, with
 `--synthetic N`, over N generated 3-page two-column articles, to see throughput past start-up
 costs), `--repeat` times, and prints a Markdown table of the median run: documents, pages, wall seconds, pages/s and
 the per-stage ms/page summed over workers. Ray is started once before the timed runs (its
@@ -29,10 +29,11 @@ from docray.pipelines.spec import load_pipeline
 GROUPS = ("olmocr_bench_sample", "docling_tests")
 
 
-def born_digital(eval_dir: Path, group: str) -> list[str]:
+def documents(eval_dir: Path, group: str, kind: str) -> list[str]:
     manifest = json.loads((eval_dir / group / "manifest.json").read_text())
-    paths = [eval_dir / doc["path"] for doc in manifest["docs"] if doc.get("type") == "born-digital"]
-    return sorted(str(p) for p in paths if p.exists())
+    wanted = [d for d in manifest["docs"] if (d.get("type") == "born-digital") == (kind == "born-digital")]
+    paths = [eval_dir / doc["path"] for doc in wanted]
+    return sorted(str(p) for p in paths if p.exists() and p.suffix == ".pdf")
 
 
 def synthetic_articles(folder: Path, count: int) -> list[str]:
@@ -46,12 +47,12 @@ def synthetic_articles(folder: Path, count: int) -> list[str]:
     return paths
 
 
-def bench(files: list[str], executor_name: str, repeat: int) -> dict:
+def bench(files: list[str], executor_name: str, repeat: int, pipeline: str) -> dict:
     runs = []
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as out:
             executor = make_executor(executor_name, progress_bars=False)
-            report = run_pipeline(load_pipeline("fast"), expand_inputs(files), out, executor=executor)
+            report = run_pipeline(load_pipeline(pipeline), expand_inputs(files), out, executor=executor)
             runs.append(report.to_dict())
     median = sorted(runs, key=lambda r: r["wall_seconds"])[len(runs) // 2]
     median["wall_seconds_all"] = [r["wall_seconds"] for r in runs]
@@ -63,8 +64,10 @@ def main() -> int:
     parser.add_argument("--eval", default=str(Path(__file__).resolve().parents[2] / "shared" / "eval"))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--executors", default="local,ray")
+    parser.add_argument("--pipeline", default="fast", help="bundled pipeline name or YAML path")
+    parser.add_argument("--kind", choices=("born-digital", "scanned"), default="born-digital")
     parser.add_argument("--synthetic", type=int, default=0, help="also run N generated 3-page articles")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "fast.json"))
+    parser.add_argument("--out", default=None, help="JSON results path (default: results/<pipeline>_<kind>.json)")
     args = parser.parse_args()
     eval_dir = Path(args.eval)
     results = {}
@@ -79,13 +82,13 @@ def main() -> int:
         print(f"ray.init: {results['ray_startup_seconds']} s (not in the timed runs)", file=sys.stderr)
     rows = ["| set | executor | docs | pages | errors | wall s (median of %d) | pages/s | ms/page by stage |" % args.repeat,
             "|---|---|---:|---:|---:|---:|---:|---|"]  # fmt: skip
-    sets = [(group, born_digital(eval_dir, group)) for group in GROUPS]
+    sets = [(group, documents(eval_dir, group, args.kind)) for group in GROUPS]
     scratch = tempfile.TemporaryDirectory()
     if args.synthetic:
         sets.append((f"synthetic x{args.synthetic}", synthetic_articles(Path(scratch.name), args.synthetic)))
     for group, files in sets:
         for executor in args.executors.split(","):
-            r = bench(files, executor, args.repeat)
+            r = bench(files, executor, args.repeat, args.pipeline)
             results[f"{group}/{executor}"] = r
             per_stage = ", ".join(f"{k} {1000 * v / max(1, r['pages']):.1f}" for k, v in r["stage_seconds"].items())
             rows.append(
@@ -93,8 +96,9 @@ def main() -> int:
                 f"{r['wall_seconds']:.2f} | {r['pages_per_second']:.2f} | {per_stage} |"
             )
             print(rows[-1], file=sys.stderr, flush=True)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=2))
+    out = Path(args.out or Path(__file__).parent / "results" / f"{Path(args.pipeline).stem}_{args.kind}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
     print("\n".join(rows))
     return 0
 
