@@ -80,6 +80,9 @@ class Block:
     img_path: str | None = None
     html: str | None = None
     latex: str | None = None
+    # captions and footnotes of a figure or table (image_caption, image_footnote, table_caption,
+    # table_footnote blocks), in reading order; MinerU's second-level blocks
+    children: list[Block] = field(default_factory=list)
 
     def to_row(self) -> dict[str, Any]:
         return {
@@ -96,6 +99,72 @@ class Block:
 
 
 @dataclass(slots=True)
+class LayoutBox:
+    """A region found by a layout detector (points)."""
+
+    type: BlockType
+    bbox: BBox
+    score: float = 1.0
+    label: str = ""  # the detector's own class name
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> LayoutBox:
+        return cls(
+            type=BlockType(row["type"]),
+            bbox=tuple(row["bbox"]),  # type: ignore[arg-type]
+            score=float(row["score"] if row.get("score") is not None else 1.0),
+            label=row.get("label") or "",
+        )
+
+
+@dataclass(slots=True)
+class OcrLine:
+    """A text line read by OCR (points)."""
+
+    text: str
+    bbox: BBox
+    score: float = 1.0
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> OcrLine:
+        return cls(
+            text=row.get("text") or "",
+            bbox=tuple(row["bbox"]),  # type: ignore[arg-type]
+            score=float(row["score"] if row.get("score") is not None else 1.0),
+        )
+
+
+@dataclass(slots=True)
+class TableRegion:
+    """A recognised table: its region (points) and its ``<table>`` HTML."""
+
+    bbox: BBox
+    html: str
+    score: float = 1.0
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> TableRegion:
+        return cls(
+            bbox=tuple(row["bbox"]),  # type: ignore[arg-type]
+            html=row.get("html") or "",
+            score=float(row["score"] if row.get("score") is not None else 1.0),
+        )
+
+
+@dataclass(slots=True)
+class Crop:
+    """An encoded image (JPEG) of a page region; ``bbox`` is the region's box before padding."""
+
+    type: BlockType
+    bbox: BBox
+    data: bytes
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Crop:
+        return cls(type=BlockType(row["type"]), bbox=tuple(row["bbox"]), data=bytes(row["data"]))  # type: ignore[arg-type]
+
+
+@dataclass(slots=True)
 class PageText:
     """What the text-layer assembler needs of one rendered page."""
 
@@ -106,9 +175,16 @@ class PageText:
     image_boxes: list[BBox] = field(default_factory=list)
     route: Route = Route.TXT
     route_reason: RouteReason = RouteReason.TEXT_LAYER
+    # model stages (empty when the pipeline has none)
+    layout: list[LayoutBox] = field(default_factory=list)
+    ocr_lines: list[OcrLine] | None = None  # None: no OCR stage ran on this page
+    tables: list[TableRegion] = field(default_factory=list)
+    crops: list[Crop] = field(default_factory=list)
+    image_dpi: float | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> PageText:
+        ocr = row.get("ocr_lines")
         return cls(
             page_idx=int(row["page_idx"]),
             width=float(row["width"]),
@@ -117,6 +193,11 @@ class PageText:
             image_boxes=[tuple(b) for b in row.get("image_boxes") or []],  # type: ignore[misc]
             route=Route(row.get("route") or Route.TXT.value),
             route_reason=RouteReason(row.get("route_reason") or RouteReason.TEXT_LAYER.value),
+            layout=[LayoutBox.from_row(b) for b in row.get("layout_blocks") or []],
+            ocr_lines=None if ocr is None else [OcrLine.from_row(o) for o in ocr],
+            tables=[TableRegion.from_row(t) for t in row.get("tables") or []],
+            crops=[Crop.from_row(c) for c in row.get("crops") or [] if c.get("data")],
+            image_dpi=float(row["image_dpi"]) if row.get("image_dpi") else None,
         )
 
 
@@ -129,3 +210,4 @@ class PageLayout:
     height: float
     blocks: list[Block] = field(default_factory=list)
     discarded: list[Block] = field(default_factory=list)
+    image_files: dict[str, bytes] = field(default_factory=dict)  # file name (img_path) -> encoded image

@@ -248,6 +248,7 @@ FIELDS: dict[str, pa.Field] = {
         _col("markdown", pa.string()),
         _col("content_list", pa.string(), "MinerU content_list.json text"),
         _col("middle_json", pa.string(), "MinerU middle.json text (written as a file, not kept)"),
+        _col("model_json", pa.string(), "MinerU model.json text: raw layout detections per page (written as a file, not kept)"),
         _col("images", pa.list_(IMAGE_FILE), "image files of the document (images/...)"),
     ]
 }
@@ -265,7 +266,7 @@ PAGE_RECORD_COLUMNS = tuple(c for c in PAGE_COLUMNS if c != "image") + ("blocks"
 
 RESULT_COLUMNS = (
     "doc_id", "source", "name", "mime", "kind", "size_bytes", "num_pages", "status", "error", "error_code",
-    "timings", "markdown", "content_list", "middle_json", "images", "pages",
+    "timings", "markdown", "content_list", "middle_json", "model_json", "images", "pages",
 )  # fmt: skip
 
 

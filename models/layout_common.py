@@ -100,13 +100,19 @@ def postprocess(
     nms_iou: float,
     max_detections: int,
     image_size: tuple[float, float],
+    cross_class_iou: float | None = None,
 ) -> list[Detection]:
     """Candidate boxes in image pixels (already thresholded) to detections: clip to ``image_size``
-    ``(width, height)``, per-class NMS, keep the ``max_detections`` best."""
+    ``(width, height)``, per-class NMS, then (when ``cross_class_iou`` is set) drop a box that overlaps
+    a better box of another class above that IoU (the same region labelled twice); keep the
+    ``max_detections`` best."""
     if not len(boxes):
         return []
     boxes = clip_boxes(boxes, *image_size)
-    keep = per_class_nms(boxes, scores, classes, nms_iou, max_detections)
+    keep = per_class_nms(boxes, scores, classes, nms_iou)
+    if cross_class_iou is not None:
+        keep = keep[nms(boxes[keep], scores[keep], cross_class_iou)]
+    keep = keep[:max_detections]
     return to_detections(boxes[keep], scores[keep], classes[keep], labels)
 
 

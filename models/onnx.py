@@ -46,8 +46,8 @@ def providers(device: Device) -> list[str]:
     return ["CPUExecutionProvider"]
 
 
-def session(path: str | Path, *, device: Device = "auto", threads: int = 1):
-    """An ``onnxruntime.InferenceSession`` for ``path`` with bounded threads."""
+def session(path: str | Path | bytes, *, device: Device = "auto", threads: int = 1):
+    """An ``onnxruntime.InferenceSession`` for ``path`` (or a serialised model) with bounded threads."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -56,4 +56,5 @@ def session(path: str | Path, *, device: Device = "auto", threads: int = 1):
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only: exported Paddle graphs warn about shape merges
-    return ort.InferenceSession(str(path), sess_options=options, providers=providers(device))
+    model = path if isinstance(path, bytes) else str(path)
+    return ort.InferenceSession(model, sess_options=options, providers=providers(device))

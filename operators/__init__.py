@@ -16,6 +16,10 @@ OPERATORS: dict[str, str] = {
     "ingest": "docray.operators.ingest:IngestOperator",
     "render": "docray.operators.render:RenderOperator",
     "assemble": "docray.operators.assemble:AssembleOperator",
+    "ocr": "docray.operators.ocr:OcrOperator",
+    "crop": "docray.operators.crop:CropOperator",
+    "layout": "docray.operators.layout:LayoutOperator",
+    "table": "docray.operators.table:TableOperator",
 }
 
 

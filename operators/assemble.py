@@ -6,8 +6,18 @@ error are kept as page records without blocks, and make the document ``partial``
 usable) or ``error`` (none).  A document that failed before it had pages arrives as one row with
 ``page_idx == -1`` and leaves as a result row carrying that error.
 
+Model stages are optional inputs: when the page rows carry ``layout_blocks`` (and ``ocr_lines``,
+``tables``, ``crops``, ``image_dpi``) the pages that have layout detections are assembled from
+them (:mod:`docray.operators.textlayer.layout_page`), OCR-routed pages take their text from
+``ocr_lines``, and the crops that blocks refer to become the result's ``images``
+(``images/<sha256>.jpg``).  They are not in :attr:`AssembleOperator.reads` because the fast
+pipeline has none of them.  A page routed to OCR counts as lacking text only when no OCR stage
+ran (``ocr_lines`` absent).  Page records keep every page column except ``image`` and ``crops``
+(the crops that are used are in ``images``).
+
 middle.json's ``_parse_type`` is taken from the pages: ``txt`` or ``ocr`` when every page's route
-was forced to it, else ``auto``.
+was forced to it, else ``auto``.  ``model_json`` holds MinerU's model.json
+(:func:`docray.formats.mineru_model.model_json`).
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ from docray.formats.mineru import (
     to_markdown,
     to_middle_json,
 )
+from docray.formats.mineru_model import model_json
 from docray.operators.base import (
     DocrayError,
     GroupOperator,
@@ -49,6 +60,8 @@ from docray.schema import (
 )
 
 _IDENTITY = ("doc_id", "source", "name", "mime", "kind", "size_bytes", "num_pages")
+_NOT_IN_PAGE_RECORDS = ("image", "crops")
+IMAGE_DIR = "images"
 _MAX_LISTED_FAILURES = 5
 
 
@@ -101,7 +114,7 @@ class AssembleOperator(GroupOperator[AssembleConfig]):
     @classmethod
     def output_schema_for(cls, input_schema: pa.Schema, config: OperatorConfig) -> pa.Schema:
         """RESULTS, with the page records built from the input page columns (minus ``image``)."""
-        own = ("image", "blocks", "markdown")
+        own = (*_NOT_IN_PAGE_RECORDS, "blocks", "markdown")
         page_fields = [f for f in input_schema if f.name not in own] + [field("blocks"), field("markdown")]
         pages = pa.field("pages", pa.list_(pa.struct(page_fields)), metadata=FIELDS["pages"].metadata)
         return pa.schema([pages if name == "pages" else field(name) for name in RESULT_COLUMNS])
@@ -123,20 +136,22 @@ class AssembleOperator(GroupOperator[AssembleConfig]):
         ok_rows = [r for r in page_rows if not is_error(r)]
         failed_rows = [r for r in page_rows if is_error(r)]
         try:
-            layouts = assemble_document([PageText.from_row(r) for r in ok_rows], self.config.assemble_options())
+            pages = [PageText.from_row(r) for r in ok_rows]
+            layouts = assemble_document(pages, self.config.assemble_options())
         except Exception as exc:
             raise DocrayError(ErrorCode.ASSEMBLE_FAILED, f"{type(exc).__name__}: {exc}") from exc
 
         result.update(_outcome(ok_rows, failed_rows))
         if not ok_rows:
             return {**_empty_outputs(), **result, "pages": _page_records(page_rows, {})}
-        content_list = to_content_list(layouts, include_discarded=self.config.include_discarded)
+        content_list = to_content_list(layouts, IMAGE_DIR, include_discarded=self.config.include_discarded)
         middle = to_middle_json(layouts, parse_method=parse_method_of(ok_rows), version=docray.__version__)
         result.update(
-            markdown=to_markdown(layouts),
+            markdown=to_markdown(layouts, IMAGE_DIR),
             content_list=json.dumps(content_list, ensure_ascii=False),
             middle_json=json.dumps(middle, ensure_ascii=False),
-            images=[],
+            model_json=json.dumps(model_json(pages, layouts), ensure_ascii=False),
+            images=image_files(layouts),
             pages=_page_records(page_rows, {layout.page_idx: layout for layout in layouts}),
         )
         return result
@@ -156,7 +171,16 @@ def _identity(row: Row) -> Row:
 
 
 def _empty_outputs() -> Row:
-    return {"markdown": None, "content_list": None, "middle_json": None, "images": [], "pages": []}
+    return {"markdown": None, "content_list": None, "middle_json": None, "model_json": None, "images": [], "pages": []}
+
+
+def image_files(layouts: list[PageLayout]) -> list[Row]:
+    """The document's image files ``{path: "images/<name>", data}``, each once, in page order."""
+    files: dict[str, bytes] = {}
+    for layout in layouts:
+        for name, data in layout.image_files.items():
+            files.setdefault(f"{IMAGE_DIR}/{name}", data)
+    return [{"path": path, "data": data} for path, data in files.items()]
 
 
 def sum_timings(rows: list[Row]) -> dict[str, float]:
@@ -181,7 +205,7 @@ def parse_method_of(page_rows: list[Row]) -> str:
 
 def _outcome(ok_rows: list[Row], failed_rows: list[Row]) -> Row:
     """Document status: failed pages, then pages left without text (routed to OCR, no OCR stage)."""
-    no_text = [r for r in ok_rows if r.get("route") == Route.OCR.value]
+    no_text = [r for r in ok_rows if r.get("route") == Route.OCR.value and r.get("ocr_lines") is None]
     if not failed_rows and not no_text:
         return {"status": Status.OK.value, "error": None, "error_code": None}
     total = len(ok_rows) + len(failed_rows)
@@ -208,13 +232,12 @@ def _outcome(ok_rows: list[Row], failed_rows: list[Row]) -> Row:
 def _page_records(page_rows: list[Row], layouts: dict[int, PageLayout]) -> list[Row]:
     records: list[Row] = []
     for row in page_rows:
-        record = {k: v for k, v in row.items() if k != "image"}
+        record = {k: v for k, v in row.items() if k not in _NOT_IN_PAGE_RECORDS}
         layout = None if is_error(row) else layouts.get(_page_idx(row))
         if layout is None:
             record.update(blocks=[], markdown=None)
         else:
-            record.update(
-                blocks=[b.to_row() for b in layout.blocks + layout.discarded], markdown=page_markdown(layout)
-            )
+            blocks = [part for b in layout.blocks + layout.discarded for part in [b, *b.children]]
+            record.update(blocks=[b.to_row() for b in blocks], markdown=page_markdown(layout, IMAGE_DIR))
         records.append(record)
     return records

@@ -7,9 +7,12 @@ write identical outputs.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,11 +21,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from docray.formats.debug_pdf import layout_pdf, span_pdf
 from docray.pipelines.spec import OutputSpec
-from docray.schema import Status
+from docray.schema import DocKind, Status
 
-DOCUMENT_TABLE_DROPS = ("pages", "middle_json", "images")
+DOCUMENT_TABLE_DROPS = ("pages", "middle_json", "model_json", "images")
 MAX_LISTED_ERRORS = 50
+PARQUET_SOURCE_MARK = "#sha256="  # in the source of a document read from a Parquet input's bytes
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -36,6 +42,20 @@ class WriteStats:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     error_codes: Counter = field(default_factory=Counter)
     errors: list[dict[str, str]] = field(default_factory=list)
+    skipped_files: int = 0  # requested per-document files that could not be made (e.g. no original PDF)
+    failed_files: int = 0  # per-document files whose making raised (the write goes on)
+    file_notes: list[dict[str, str]] = field(default_factory=list)  # the first skipped/failed files, why
+
+    def note_file(self, row: dict[str, Any], kind: str, why: str, *, failed: bool) -> None:
+        """Count a per-document file that was skipped or failed."""
+        if failed:
+            self.failed_files += 1
+        else:
+            self.skipped_files += 1
+        if len(self.file_notes) < MAX_LISTED_ERRORS:
+            self.file_notes.append(
+                {"source": row.get("source") or "", "name": row.get("name") or "", "file": kind, "reason": why}
+            )
 
     def merge(self, other: WriteStats) -> WriteStats:
         self.documents += other.documents
@@ -46,6 +66,9 @@ class WriteStats:
             self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + sec
         self.error_codes.update(other.error_codes)
         self.errors.extend(other.errors[: MAX_LISTED_ERRORS - len(self.errors)])
+        self.skipped_files += other.skipped_files
+        self.failed_files += other.failed_files
+        self.file_notes.extend(other.file_notes[: MAX_LISTED_ERRORS - len(self.file_notes)])
         return self
 
     @classmethod
@@ -76,6 +99,9 @@ class WriteStats:
             "stage_seconds": dict(sorted(self.stage_seconds.items())),
             "error_codes": dict(self.error_codes),
             "errors": self.errors,
+            "skipped_files": self.skipped_files,
+            "failed_files": self.failed_files,
+            "file_notes": self.file_notes,
         }
 
 
@@ -103,10 +129,12 @@ class ResultWriter:
             pages = pages_table(results)
             if pages.num_rows:
                 self._write_parquet(fs, f"{root}/pages/part-{part}.parquet", pages)
+        stats = WriteStats.of(results)
         if self.spec.files:
-            for row in results.select(["name", "status", "markdown", "content_list", "middle_json", "images"]).to_pylist():
-                self._write_files(fs, root, row)
-        return WriteStats.of(results)
+            columns = [c for c in FILE_COLUMNS if c in results.column_names]
+            for row in results.select(columns).to_pylist():
+                self._write_files(fs, root, row, stats)
+        return stats
 
     @staticmethod
     def _write_parquet(fs: fsspec.AbstractFileSystem, path: str, table: pa.Table) -> None:
@@ -118,26 +146,138 @@ class ResultWriter:
         base = f"{root}/{self.spec.files_dir}" if self.spec.files_dir else root
         return f"{base}/{name}/{self.method}"
 
-    def _write_files(self, fs: fsspec.AbstractFileSystem, root: str, row: dict[str, Any]) -> None:
+    def _write_files(self, fs: fsspec.AbstractFileSystem, root: str, row: dict[str, Any], stats: WriteStats) -> None:
         if row["markdown"] is None:  # failed before assembly: nothing to write
             return
         name, folder = row["name"], self.document_dir(root, row["name"])
         fs.makedirs(folder, exist_ok=True)
-        files = {
-            "markdown": (f"{name}.md", lambda: row["markdown"]),
-            "content_list": (f"{name}_content_list.json", lambda: _pretty(row["content_list"])),
-            "middle": (f"{name}_middle.json", lambda: _pretty(row["middle_json"])),
-        }
+        document = DocumentFiles(row, self.storage_options)
         for kind in self.spec.files:
-            if kind in files:
-                filename, make = files[kind]
-                with fs.open(f"{folder}/{filename}", "w", encoding="utf-8") as handle:
-                    handle.write(make())
+            suffix, make = FILE_WRITERS[kind]
+            try:
+                content = make(document)
+            except SkipFile as exc:
+                stats.note_file(row, kind, f"skipped: {exc}", failed=False)
+                continue
+            except Exception as exc:  # a debug rendering must never fail the write
+                log.warning("could not make %s%s for %s", name, suffix, row.get("source"), exc_info=True)
+                stats.note_file(row, kind, f"failed: {type(exc).__name__}: {exc}", failed=True)
+                continue
+            if content is None:
+                continue
+            mode = "wb" if isinstance(content, bytes) else "w"
+            with fs.open(f"{folder}/{name}{suffix}", mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as handle:
+                handle.write(content)
         for image in row["images"] or []:
             path = f"{folder}/{image['path']}"
             fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
             with fs.open(path, "wb") as handle:
                 handle.write(image["data"])
+
+
+# ---------------------------------------------------------------------------- per-document files
+
+# Columns of a RESULTS row the file writers read (``model_json`` only where the table has it).
+FILE_COLUMNS = ("doc_id", "source", "name", "kind", "markdown", "content_list", "middle_json", "model_json", "images")
+
+
+class SkipFile(Exception):
+    """A requested file that cannot be made for this document (e.g. no readable original PDF)."""
+
+
+class DocumentFiles:
+    """One RESULTS row and what its files are made from: the parsed middle.json and, read only when
+    a file needs them, the original PDF bytes (from ``source``, through fsspec)."""
+
+    def __init__(self, row: dict[str, Any], storage_options: dict[str, Any]):
+        self.row = row
+        self.storage_options = storage_options
+        self._original: bytes | SkipFile | None = None
+        self._middle: dict[str, Any] | None = None
+
+    def middle(self) -> dict[str, Any]:
+        if self._middle is None:
+            if not self.row.get("middle_json"):
+                raise SkipFile("the document has no middle.json")
+            self._middle = json.loads(self.row["middle_json"])
+        return self._middle
+
+    def original_pdf(self) -> bytes:
+        """The document's original PDF bytes; :class:`SkipFile` when they cannot be had (read once)."""
+        if self._original is None:
+            try:
+                self._original = read_original_pdf(self.row, self.storage_options)
+            except SkipFile as exc:
+                self._original = exc
+        if isinstance(self._original, SkipFile):
+            raise self._original
+        return self._original
+
+
+def read_original_pdf(row: dict[str, Any], storage_options: dict[str, Any]) -> bytes:
+    """Re-read a document's PDF from its ``source`` and check it is the document that was parsed.
+
+    Raises :class:`SkipFile` for image documents, Parquet-input sources (``...#sha256=...``: the
+    bytes were in a Parquet row), unreadable sources and sources whose content changed.
+    """
+    source = row.get("source") or ""
+    if row.get("kind") == DocKind.IMAGE.value:
+        raise SkipFile("an image document has no original PDF")
+    if PARQUET_SOURCE_MARK in source:
+        raise SkipFile(f"{source} names a Parquet row, not a readable file")
+    try:
+        fs, path = fsspec.core.url_to_fs(source, **storage_options)
+        data = fs.cat_file(path)
+    except Exception as exc:
+        raise SkipFile(f"cannot read {source}: {type(exc).__name__}: {exc}") from None
+    if row.get("doc_id") and hashlib.sha256(data).hexdigest() != row["doc_id"]:
+        raise SkipFile(f"{source} changed since it was parsed (sha256 differs from doc_id)")
+    return data
+
+
+def _markdown(doc: DocumentFiles) -> str:
+    return doc.row["markdown"]
+
+
+def _content_list(doc: DocumentFiles) -> str:
+    return _pretty(doc.row["content_list"])
+
+
+def _middle(doc: DocumentFiles) -> str:
+    return _pretty(doc.row.get("middle_json"))
+
+
+def _model(doc: DocumentFiles) -> str | None:
+    if "model_json" not in doc.row:  # the pipeline's RESULTS have no model output: nothing to write
+        return None
+    if doc.row["model_json"] is None:
+        raise SkipFile("the document has no model output")
+    return _pretty(doc.row["model_json"])
+
+
+def _origin_pdf(doc: DocumentFiles) -> bytes:
+    return doc.original_pdf()
+
+
+def _layout_pdf(doc: DocumentFiles) -> bytes:
+    return layout_pdf(doc.original_pdf(), doc.middle())
+
+
+def _span_pdf(doc: DocumentFiles) -> bytes:
+    return span_pdf(doc.original_pdf(), doc.middle())
+
+
+# File kind -> (file name suffix after the document name, maker).  A maker returns the file's
+# content (str: UTF-8 text, bytes: binary), None to write nothing, or raises SkipFile.
+FILE_WRITERS: dict[str, tuple[str, Callable[[DocumentFiles], str | bytes | None]]] = {
+    "markdown": (".md", _markdown),
+    "content_list": ("_content_list.json", _content_list),
+    "middle": ("_middle.json", _middle),
+    "model": ("_model.json", _model),
+    "layout_pdf": ("_layout.pdf", _layout_pdf),
+    "span_pdf": ("_span.pdf", _span_pdf),
+    "origin_pdf": ("_origin.pdf", _origin_pdf),
+}
 
 
 def pages_table(results: pa.Table) -> pa.Table:

@@ -132,5 +132,7 @@ def format_summary(report: RunReport) -> str:
             lines.append(f"  {err['source']}: {err['error']}")
         if len(s.errors) > 10:
             lines.append(f"  ... {len(s.errors) - 10} more in run.json; every error row is in the documents table")
+    if s.skipped_files or s.failed_files:
+        lines.append(f"per-document files: {s.skipped_files} skipped, {s.failed_files} failed (see run.json)")
     lines.append(f"output: {report.output}")
     return "\n".join(lines)

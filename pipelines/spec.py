@@ -25,7 +25,7 @@ from pydantic import Field, ValidationError
 
 from docray.config import StrictModel
 
-FileKind = Literal["markdown", "content_list", "middle", "model"]
+FileKind = Literal["markdown", "content_list", "middle", "model", "layout_pdf", "span_pdf", "origin_pdf"]
 TableName = Literal["documents", "pages"]
 
 
@@ -50,7 +50,9 @@ class OutputSpec(StrictModel):
 
     tables: list[TableName] = Field(default_factory=lambda: ["documents", "pages"], description="Parquet tables")
     files: list[FileKind] = Field(
-        default_factory=lambda: ["markdown", "content_list", "middle"], description="MinerU per-document files"
+        default_factory=lambda: ["markdown", "content_list", "middle"],
+        description="MinerU per-document files: markdown, content_list, middle, model (where the pipeline has "
+        "model output), layout_pdf and span_pdf (debug renderings), origin_pdf (the original PDF)",
     )
     files_dir: str = Field("files", description="folder under the output for per-document files ('' = the output)")
     method_dir: str | None = Field(

@@ -2,6 +2,10 @@
 
 * :mod:`docray.evaluation.olmocr_bench`: olmOCR-bench's text tests (present, absent, order, baseline).
 * :mod:`docray.evaluation.text_match`: the text normalisation and matching those tests share.
+* :mod:`docray.evaluation.omnidocbench`: OmniDocBench end-to-end page metrics (text block, display formula and
+  reading-order edit distance; table TEDS and TEDS-structure via :mod:`docray.evaluation.teds`), following the
+  protocol of the version that produced the published sample results; GT in ``omnidocbench_gt``, matching in
+  ``omnidocbench_match``, normalisation in ``omnidocbench_normalise``, Markdown splitting in ``markdown_parts``.
 
 The fuzzy matchers need the ``eval`` extra (rapidfuzz, fuzzysearch).
 """

@@ -1,35 +1,48 @@
-"""MinerU's output formats (Markdown, content_list.json, middle.json, model.json) from page layouts.
+"""MinerU's output formats (Markdown, content_list.json, middle.json) from page layouts.
 
 Pure functions of :class:`~docray.datamodel.PageLayout` lists; the results are plain
-``json.dumps``-able values.  Conventions, as in MinerU's pipeline backend:
+``json.dumps``-able values (model.json: :mod:`docray.formats.mineru_model`).  Conventions, as in
+MinerU's pipeline backend:
 
 * Markdown: blocks in reading order separated by a blank line; a title is ``'#' * level``
-  (level clamped to 1..6) + its text; an image is ``![](images/<file>)`` when it has an image
-  file and is left out otherwise; discarded blocks (headers, footers, page numbers) never appear.
+  (level clamped to 1..6) + its text; an image is ``![](images/<file>)`` followed by its captions
+  and footnotes (each after ``"  \n"``) when it has an image file, and is left out otherwise; a
+  table is its captions, its HTML (``<html><body><table>...``, or its image without HTML) and its
+  footnotes, one per line; a display equation is ``$$ latex $$``, or its image while it has no
+  LaTeX; discarded blocks (headers, footers, page numbers) never appear.
 * ``Block.img_path`` is the image's file name relative to the image folder (MinerU's
   ``image_path``); a path that already starts with ``<image_dir>/`` is used as it is.
 * content_list: one item per content block; ``bbox`` is the block box scaled to 0..1000 of the
-  page width/height (integers, truncated as MinerU does); titles carry ``text_level``.  Discarded
-  blocks are left out like the pipeline backend does, unless ``include_discarded=True`` (then
-  they follow each page's content as items typed header/footer/page_number, like the VLM backend).
-* middle.json: one ``pdf_info`` entry per layout; text blocks hold lines of ``text`` spans,
-  image blocks are two-level (``image`` -> ``image_body`` -> a span of type ``image`` with
-  ``image_path``), titles carry ``level``, every block its reading-order ``index``.
+  page width/height (integers, truncated as MinerU does); titles carry ``text_level``; figures
+  carry ``image_caption``/``image_footnote``, tables ``table_caption``/``table_footnote``/
+  ``table_body``, equations ``text`` (``$$...$$`` or ``""``) and ``text_format: "latex"``.
+  Discarded blocks are left out like the pipeline backend does, unless ``include_discarded=True``
+  (then they follow each page's content as items typed header/footer/page_number, like the VLM
+  backend).
+* middle.json: one ``pdf_info`` entry per layout; text blocks hold lines of ``text`` spans;
+  figures and tables are two-level (``image`` -> ``image_body`` (a span of type ``image`` with
+  ``image_path``) + ``image_caption``/``image_footnote`` blocks; ``table`` -> ``table_caption``,
+  ``table_body`` (a ``table`` span with ``html`` and ``image_path``), ``table_footnote``); a display
+  equation holds one ``interline_equation`` span (``content`` = LaTeX, ``image_path``); titles
+  carry ``level``, every block its reading-order ``index``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from docray.datamodel import BBox, Block, Line, PageLayout
+from docray.datamodel import BBox, Block, Line, PageLayout, bbox_union
+from docray.formats.mineru_model import to_model_json  # noqa: F401  (re-exported)
 from docray.schema import BlockType
-
-_MODEL_CATEGORY = {BlockType.TITLE: 0, BlockType.TEXT: 1, BlockType.IMAGE: 3, BlockType.IMAGE_CAPTION: 4}
-_ABANDON = 2
 
 
 def _rounded(bbox: BBox, digits: int = 3) -> list[float]:
     return [round(float(v), digits) for v in bbox]
+
+
+def group_bbox(block: Block) -> BBox:
+    """A block's box together with its captions and footnotes (a figure or table as a whole)."""
+    return bbox_union([block.bbox] + [child.bbox for child in block.children]) if block.children else block.bbox
 
 
 def normalised_bbox(bbox: BBox, width: float, height: float) -> list[int]:
@@ -55,6 +68,14 @@ def block_markdown(block: Block, image_dir: str = "images") -> str:
     if block.type.is_discarded:
         return ""
     if block.type == BlockType.IMAGE:
+        if not block.img_path:
+            return ""
+        return "  \n".join([f"![]({image_link(block.img_path, image_dir)})"] + _child_texts(block))
+    if block.type == BlockType.TABLE:
+        return _table_markdown(block, image_dir)
+    if block.type == BlockType.INTERLINE_EQUATION:
+        if block.latex:
+            return f"$$\n{block.latex.strip()}\n$$"
         return f"![]({image_link(block.img_path, image_dir)})" if block.img_path else ""
     text = block.text.strip()
     if not text:
@@ -64,6 +85,32 @@ def block_markdown(block: Block, image_dir: str = "images") -> str:
     if text.startswith("#"):  # a paragraph that would read as a heading
         return "\\" + text
     return text
+
+
+def _child_texts(block: Block, *kinds: BlockType) -> list[str]:
+    return [c.text.strip() for c in block.children if c.text.strip() and (not kinds or c.type in kinds)]
+
+
+def table_body(html: str | None) -> str:
+    """A table's HTML as MinerU's ``table_body`` (``<html><body><table>...</table></body></html>``)."""
+    if not html:
+        return ""
+    html = html.strip()
+    return html if html.startswith("<html") else f"<html><body>{html}</body></html>"
+
+
+def _table_markdown(block: Block, image_dir: str) -> str:
+    """Captions, then the table's HTML (or its image), then footnotes, as MinerU's Markdown."""
+    if block.html:
+        body = table_body(block.html)
+    elif block.img_path:
+        body = f"![]({image_link(block.img_path, image_dir)})"
+    else:
+        body = ""
+    captions = _child_texts(block, BlockType.TABLE_CAPTION)
+    footnotes = _child_texts(block, BlockType.TABLE_FOOTNOTE)
+    parts = (["  \n".join(captions)] if captions else []) + ([body] if body else []) + (["  \n".join(footnotes)] if footnotes else [])
+    return "\n".join(parts)
 
 
 def page_markdown(layout: PageLayout, image_dir: str = "images") -> str:
@@ -82,13 +129,25 @@ def to_markdown(layouts: list[PageLayout], image_dir: str = "images") -> str:
 
 def _content_item(block: Block, layout: PageLayout, image_dir: str) -> dict[str, Any] | None:
     item: dict[str, Any]
+    img_path = image_link(block.img_path, image_dir) if block.img_path else ""
     if block.type == BlockType.IMAGE:
         item = {
             "type": "image",
-            "img_path": image_link(block.img_path, image_dir) if block.img_path else "",
-            "image_caption": [],
-            "image_footnote": [],
+            "img_path": img_path,
+            "image_caption": _child_texts(block, BlockType.IMAGE_CAPTION),
+            "image_footnote": _child_texts(block, BlockType.IMAGE_FOOTNOTE),
         }
+    elif block.type == BlockType.TABLE:
+        item = {
+            "type": "table",
+            "img_path": img_path,
+            "table_caption": _child_texts(block, BlockType.TABLE_CAPTION),
+            "table_footnote": _child_texts(block, BlockType.TABLE_FOOTNOTE),
+            "table_body": table_body(block.html),
+        }
+    elif block.type == BlockType.INTERLINE_EQUATION:
+        latex = f"$$\n{block.latex.strip()}\n$$" if block.latex else ""
+        item = {"type": "equation", "img_path": img_path, "text": latex, "text_format": "latex"}
     elif block.type == BlockType.TITLE:
         item = {"type": "text", "text": block.text}
         if block.level > 0:
@@ -99,7 +158,7 @@ def _content_item(block: Block, layout: PageLayout, image_dir: str) -> dict[str,
         item = {"type": "text", "text": block.text}
     else:
         return None
-    item["bbox"] = normalised_bbox(block.bbox, layout.width, layout.height)
+    item["bbox"] = normalised_bbox(group_bbox(block), layout.width, layout.height)
     item["page_idx"] = layout.page_idx
     return item
 
@@ -131,28 +190,39 @@ def _line_json(line: Line, score: float) -> dict[str, Any]:
     }
 
 
+def _visual_span(block: Block, span_type: str) -> dict[str, Any]:
+    span: dict[str, Any] = {
+        "bbox": _rounded(block.bbox),
+        "type": span_type,
+        "image_path": block.img_path or "",
+        "score": round(float(block.score), 3),
+    }
+    if span_type == "table" and block.html:
+        span["html"] = table_body(block.html)
+    if span_type == "interline_equation":
+        span["content"] = block.latex or ""
+    return span
+
+
 def block_json(block: Block) -> dict[str, Any]:
-    """One block as a middle.json block."""
-    if block.type == BlockType.IMAGE:
+    """One block as a middle.json block (figures and tables as two-level blocks, as MinerU)."""
+    if block.type in (BlockType.IMAGE, BlockType.TABLE):
+        kind = block.type.value
         body = {
-            "type": BlockType.IMAGE_BODY.value,
+            "type": f"{kind}_body",
             "bbox": _rounded(block.bbox),
-            "lines": [
-                {
-                    "bbox": _rounded(block.bbox),
-                    "spans": [
-                        {
-                            "bbox": _rounded(block.bbox),
-                            "type": "image",
-                            "image_path": block.img_path or "",
-                            "score": round(float(block.score), 3),
-                        }
-                    ],
-                }
-            ],
+            "lines": [{"bbox": _rounded(block.bbox), "spans": [_visual_span(block, kind)]}],
             "index": block.order,
         }
-        return {"type": "image", "bbox": _rounded(block.bbox), "blocks": [body], "index": block.order}
+        children = [block_json(child) for child in block.children]
+        captions = [c for c in children if c["type"].endswith("_caption")]
+        footnotes = [c for c in children if not c["type"].endswith("_caption")]
+        # MinerU lists a table's caption before its body, a figure's after it
+        parts = captions + [body] + footnotes if block.type == BlockType.TABLE else [body] + captions + footnotes
+        return {"type": kind, "bbox": _rounded(group_bbox(block)), "blocks": parts, "index": block.order}
+    if block.type == BlockType.INTERLINE_EQUATION:
+        line = {"bbox": _rounded(block.bbox), "spans": [_visual_span(block, "interline_equation")]}
+        return {"type": block.type.value, "bbox": _rounded(block.bbox), "lines": [line], "index": block.order}
     if not block.lines and block.text:  # a block without text-layer lines (OCR, models): one line, one span
         out_lines = [
             {
@@ -193,35 +263,3 @@ def to_middle_json(layouts: list[PageLayout], *, parse_method: str, version: str
         "_version_name": version,
         "_parse_type": parse_method,
     }
-
-
-# ---------------------------------------------------------------------------- model.json
-
-
-def to_model_json(layouts: list[PageLayout], dpi: float = 72.0) -> list[dict[str, Any]]:
-    """MinerU's model.json: per page, the layout detections as 8-number polygons.
-
-    Coordinates are scaled from points to pixels of a page image at ``dpi`` (MinerU's own
-    model.json uses the rendered page image's pixels).
-    """
-    scale = dpi / 72.0
-    pages: list[dict[str, Any]] = []
-    for layout in layouts:
-        dets = []
-        for block in list(layout.blocks) + list(layout.discarded):
-            category = _ABANDON if block.type.is_discarded else _MODEL_CATEGORY.get(block.type)
-            if category is None:
-                continue
-            x0, y0, x1, y1 = (round(float(v) * scale, 2) for v in block.bbox)
-            dets.append({"category_id": category, "poly": [x0, y0, x1, y0, x1, y1, x0, y1], "score": round(float(block.score), 3)})
-        pages.append(
-            {
-                "layout_dets": dets,
-                "page_info": {
-                    "page_no": layout.page_idx,
-                    "width": int(round(layout.width * scale)),
-                    "height": int(round(layout.height * scale)),
-                },
-            }
-        )
-    return pages

@@ -1,9 +1,12 @@
-"""Pydantic models of MinerU's ``content_list.json`` and ``middle.json``, to validate outputs.
+"""Pydantic models of MinerU's ``content_list.json``, ``middle.json`` and ``model.json``, to validate outputs.
 
 They follow MinerU's documented formats (pipeline and VLM backends): content_list items are
 strict per type (unknown keys are errors); middle.json is strict where the format is fixed (page
 keys, block/line/span shapes) and lets MinerU's optional extras (``_layout_tree``, ...) through.
-``validate_content_list`` / ``validate_middle_json`` raise ``pydantic.ValidationError``.
+model.json (pipeline backend) follows MinerU's documented ``PageInferenceResults`` (category ids
+0-9, 13-15; ``poly`` 8 numbers; optional ``latex``/``html``; OCR lines may carry ``text``).
+``validate_content_list`` / ``validate_middle_json`` / ``validate_model_json`` raise
+``pydantic.ValidationError``.
 """
 
 from __future__ import annotations
@@ -124,3 +127,33 @@ def validate_content_list(items: Any) -> list[BaseModel]:
 
 def validate_middle_json(data: Any) -> MiddleJson:
     return MiddleJson.model_validate(data)
+
+
+class ModelDetection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    category_id: Literal[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 14, 15]
+    poly: Annotated[list[float], Field(min_length=8, max_length=8)]
+    score: float
+    latex: str | None = None
+    html: str | None = None
+    text: str | None = None  # OCR lines (category 15)
+
+
+class ModelPageInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    page_no: int = Field(ge=0)
+    height: int = Field(gt=0)
+    width: int = Field(ge=0)
+
+
+class ModelPage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    layout_dets: list[ModelDetection]
+    page_info: ModelPageInfo
+
+
+_MODEL_JSON = TypeAdapter(list[ModelPage])
+
+
+def validate_model_json(data: Any) -> list[ModelPage]:
+    return _MODEL_JSON.validate_python(data)

@@ -15,7 +15,11 @@
    ``max_image_area_ratio`` of a page that also has text is a page background and is skipped.
    Text lines over an image stay text.
 
-Pages routed to OCR have no usable text layer and get an empty layout (OCR comes later).
+Pages routed to OCR use their OCR lines (``ocr_lines``) as their text lines, or get an empty
+layout when no OCR stage ran.  Pages with layout detections (``layout_blocks``) are assembled
+from those regions (:mod:`.layout_page`): each region is a block, and only the lines outside every
+region go through steps 3-4 as loose lines; a text region holding several paragraphs is split
+like a run of lines; layout titles get their levels with the others.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from dataclasses import dataclass, field
 
 from docray.datamodel import BBox, Block, Line, PageLayout, PageText
 from docray.operators.textlayer.furniture import FurnitureOptions, find_furniture
+from docray.operators.textlayer.layout_page import Item, LayoutOptions, layout_page
 from docray.operators.textlayer.lines import (
     LineOptions,
     dominant_size,
@@ -38,9 +43,11 @@ from docray.operators.textlayer.paragraphs import (
     split_paragraphs,
     typical_gap_em,
 )
+from docray.operators.textlayer.regions import ocr_as_lines
 from docray.operators.textlayer.titles import (
     TitleCandidate,
     TitleOptions,
+    section_number,
     title_candidate,
     title_levels,
 )
@@ -65,18 +72,10 @@ class AssembleOptions:
     paragraphs: ParagraphOptions = field(default_factory=ParagraphOptions)
 
 
-@dataclass(slots=True)
-class _Item:
-    """One box to order on a page: a text line or an image object."""
-
-    bbox: BBox
-    line: Line | None = None
-
-
 def assemble_document(pages: list[PageText], options: AssembleOptions = AssembleOptions()) -> list[PageLayout]:
     """Assemble a document's pages (any order) into page layouts, sorted by page index."""
     pages = sorted(pages, key=lambda p: p.page_idx)
-    lines_per_page = [group_lines(p.spans, options.lines) if p.route == Route.TXT else [] for p in pages]
+    lines_per_page = [page_lines(p, options) for p in pages]
     if options.remove_furniture:
         furniture = find_furniture(
             [(p.width, p.height) for p in pages],
@@ -87,28 +86,41 @@ def assemble_document(pages: list[PageText], options: AssembleOptions = Assemble
         furniture = [{} for _ in pages]
 
     layouts: list[PageLayout] = []
-    ordered_items: list[list[_Item]] = []
+    ordered_items: list[list[Item]] = []
     for page, lines, found in zip(pages, lines_per_page, furniture):
         layout = PageLayout(page_idx=page.page_idx, width=page.width, height=page.height)
-        layout.discarded = [_text_block(kind, [lines[i]], options.dehyphenate) for i, kind in sorted(found.items())]
-        content = [line for i, line in enumerate(lines) if i not in found]
-        items = [_Item(line.bbox, line) for line in content]
-        if page.route == Route.TXT:
-            items += [_Item(box) for box in page_images(page, content, options)]
+        if page.layout:
+            assembled = layout_page(page, lines, found, LayoutOptions(dehyphenate=options.dehyphenate))
+            layout.discarded, layout.image_files, items = assembled.discarded, assembled.image_files, assembled.items
+        else:
+            layout.discarded = [_text_block(kind, [lines[i]], options.dehyphenate) for i, kind in sorted(found.items())]
+            content = [line for i, line in enumerate(lines) if i not in found]
+            items = [Item(line.bbox, line=line) for line in content]
+            if page.route == Route.TXT:
+                items += [Item(box, block=Block(type=BlockType.IMAGE, bbox=box)) for box in page_images(page, content, options)]
         order = reading_order([item.bbox for item in items], options.order)
         ordered_items.append([items[i] for i in order])
         layouts.append(layout)
 
-    all_content = [item.line for items in ordered_items for item in items if item.line is not None]
-    body_size = dominant_size(all_content)
-    gap_em = typical_gap_em([[it.line for it in items if it.line is not None] for items in ordered_items])
+    loose = [[it.line for it in items if it.line is not None] for items in ordered_items]
+    in_blocks = [[it.block.lines for it in items if it.block is not None and it.block.lines] for items in ordered_items]
+    gap_em = typical_gap_em(loose + [lines for page in in_blocks for lines in page])
+    # OCR line boxes are taller than text-layer font sizes: each kind of page has its own body size
+    lines_by_route: dict[Route, list[Line]] = {}
+    for page, lines, blocks in zip(pages, loose, in_blocks):
+        lines_by_route.setdefault(page.route, []).extend(lines + [line for block in blocks for line in block])
+    body_sizes = {route: dominant_size(lines) for route, lines in lines_by_route.items()}
     title_opts = TitleOptions(size_ratio=options.title_size_ratio, max_levels=options.max_title_levels)
 
     titles: list[tuple[Block, TitleCandidate]] = []
-    for layout, items in zip(layouts, ordered_items):
+    for page, layout, items in zip(pages, layouts, ordered_items):
+        body_size = body_sizes[page.route]
         for run in _runs(items):
-            if run[0].line is None:
-                layout.blocks.append(Block(type=BlockType.IMAGE, bbox=run[0].bbox))
+            if run[0].block is not None:
+                for block in split_text_region(run[0].block, gap_em, options):
+                    layout.blocks.append(block)
+                    if block.type == BlockType.TITLE:
+                        titles.append((block, _layout_title(block)))
                 continue
             for paragraph in split_paragraphs([it.line for it in run if it.line], gap_em, options.paragraphs):
                 block = _text_block(BlockType.TEXT, paragraph, options.dehyphenate)
@@ -116,8 +128,7 @@ def assemble_document(pages: list[PageText], options: AssembleOptions = Assemble
                 if candidate is not None:
                     titles.append((block, candidate))
                 layout.blocks.append(block)
-        for order, block in enumerate(layout.blocks):
-            block.order = order
+        number_blocks(layout.blocks)
 
     for (block, _), level in zip(titles, title_levels([c for _, c in titles], title_opts)):
         block.type = BlockType.TITLE
@@ -152,8 +163,15 @@ def merge_continuations(layouts: list[PageLayout], dehyphenate: bool = True) -> 
             previous = (layout, block)
         if len(kept) != len(layout.blocks):
             layout.blocks = kept
-            for order, block in enumerate(kept):
-                block.order = order
+            number_blocks(kept)
+
+
+def number_blocks(blocks: list[Block]) -> None:
+    """Reading-order numbers; a figure's or table's captions and footnotes share its number."""
+    for order, block in enumerate(blocks):
+        block.order = order
+        for child in block.children:
+            child.order = order
 
 
 def _continues(head: Block, block: Block, same_page: bool) -> bool:
@@ -193,9 +211,35 @@ def _iou(a: BBox, b: BBox) -> float:
     return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
-def _runs(items: list[_Item]) -> list[list[_Item]]:
-    """Ordered items cut into runs of consecutive text lines; each image is a run of its own."""
-    runs: list[list[_Item]] = []
+def page_lines(page: PageText, options: AssembleOptions) -> list[Line]:
+    """A page's text lines: its text layer, or its OCR lines on a page routed to OCR."""
+    if page.route == Route.TXT:
+        return group_lines(page.spans, options.lines)
+    return ocr_as_lines(page.ocr_lines or [])
+
+
+def split_text_region(block: Block, gap_em: float, options: AssembleOptions) -> list[Block]:
+    """A layout text region holding several paragraphs, as one block per paragraph."""
+    if block.type != BlockType.TEXT or len(block.lines) < 2:
+        return [block]
+    paragraphs = split_paragraphs(block.lines, gap_em, options.paragraphs)
+    if len(paragraphs) == 1:
+        return [block]
+    parts = [_text_block(BlockType.TEXT, lines, options.dehyphenate) for lines in paragraphs]
+    for part in parts:
+        part.score = block.score
+    return parts
+
+
+def _layout_title(block: Block) -> TitleCandidate:
+    """A layout title's size (font size, or line height for OCR lines) and section number."""
+    size = dominant_size(block.lines) or (block.bbox[3] - block.bbox[1])
+    return TitleCandidate(size=size, numbering=section_number(block.text))
+
+
+def _runs(items: list[Item]) -> list[list[Item]]:
+    """Ordered items cut into runs of consecutive text lines; each block is a run of its own."""
+    runs: list[list[Item]] = []
     for item in items:
         if item.line is None or not runs or runs[-1][0].line is None:
             runs.append([item])

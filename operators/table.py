@@ -1,0 +1,225 @@
+"""``table``: recognise the tables that layout found, as HTML with cell text.
+
+For every layout block of type ``table`` the page image is cropped (the box padded by a few
+points, so a box that cuts a column rule or the outer cells still shows them; caption and footnote
+blocks that the box overlaps at its top or bottom are trimmed off), the structure model
+runs on all crops of the batch together, and each cell gets its text from the text layer (``txt``
+pages) or the OCR lines (``ocr`` pages, when an ``ocr_lines`` column is present).  Tables are
+written in PDF points with ``<table>...</table>`` HTML; a table whose structure scores below
+``min_score`` or has no cells is left out.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import Field
+
+from docray.config import OperatorConfig
+from docray.models import registry
+from docray.models.onnx import threads_for
+from docray.models.protocols import TableStructure
+from docray.models.table_cells import Box, Word, assign_words, cell_text, table_html, to_page_box, words_of
+from docray.models.table_grid import grid_size
+from docray.models.table_slanet import SlanetOptions
+from docray.operators.base import Level, Operator, Row, add_timing, error_fields, is_error
+from docray.schema import BlockType, Route
+
+
+class TableConfig(OperatorConfig):
+    """Settings of the ``table`` operator."""
+
+    op: Literal["table"] = "table"
+    model: SlanetOptions = Field(default_factory=SlanetOptions, description="table structure engine and its options")
+    padding: float = Field(
+        4.0,
+        ge=0,
+        description="points added around each layout table box before cropping (layout boxes often cut the rules)",
+    )
+    min_score: float = Field(
+        0.5, ge=0, le=1, description="tables whose mean structure-token confidence is lower are dropped"
+    )
+    max_tables_per_page: int = Field(50, ge=1, description="at most this many table blocks of a page are recognised")
+
+
+@dataclass(frozen=True, slots=True)
+class TableRegion:
+    """Where a table is (points): its box, and the padded box that is cropped and searched for words."""
+
+    bbox: Box
+    padded: Box
+
+
+@dataclass(frozen=True, slots=True)
+class TableJob:
+    """One table crop to recognise."""
+
+    row_index: int
+    region: TableRegion
+    crop_origin: tuple[int, int]  # top-left of the crop in page pixels
+    points_per_pixel: float
+    image: np.ndarray  # RGB crop
+
+
+def decode_image(data: bytes) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+CAPTION_TYPES = frozenset(
+    t.value
+    for t in (BlockType.TABLE_CAPTION, BlockType.TABLE_FOOTNOTE, BlockType.IMAGE_CAPTION, BlockType.IMAGE_FOOTNOTE)
+)
+
+
+def trim_captions(box: Box, captions: list[Box], keep: float = 0.5) -> Box:
+    """``box`` with the captions that overlap its top or bottom edge cut away.
+
+    A caption counts when it overlaps the box and most of its width lies within it; it is cut off
+    the side nearer its centre.  A cut that would leave less than ``keep`` of the height is skipped.
+    """
+    x0, y0, x1, y1 = box
+    for cx0, cy0, cx1, cy1 in captions:
+        width = max(1e-6, cx1 - cx0)
+        if cy1 <= y0 or cy0 >= y1 or (min(x1, cx1) - max(x0, cx0)) / width < 0.5:
+            continue
+        top, bottom = (max(y0, cy1), y1) if (cy0 + cy1) / 2 < (y0 + y1) / 2 else (y0, min(y1, cy0))
+        if bottom - top >= keep * (box[3] - box[1]):
+            y0, y1 = top, bottom
+    return (x0, y0, x1, y1)
+
+
+def table_regions(row: Row, padding: float, limit: int) -> list[TableRegion]:
+    """The page's layout ``table`` boxes, padded, with overlapping captions and footnotes trimmed off."""
+    blocks = row.get("layout_blocks") or ()
+    captions = [tuple(float(v) for v in b["bbox"]) for b in blocks if b.get("type") in CAPTION_TYPES]
+    tables = [tuple(float(v) for v in b["bbox"]) for b in blocks if b.get("type") == BlockType.TABLE.value]
+    regions = []
+    for x0, y0, x1, y1 in tables[:limit]:
+        padded = (x0 - padding, y0 - padding, x1 + padding, y1 + padding)
+        regions.append(TableRegion(trim_captions((x0, y0, x1, y1), captions), trim_captions(padded, captions)))  # type: ignore[arg-type]
+    return regions
+
+
+def crop_jobs(row_index: int, row: Row, regions: list[TableRegion]) -> list[TableJob]:
+    """Crops of a page image around its table regions (clipped to the page)."""
+    if not regions:
+        return []
+    if not row.get("image"):
+        raise ValueError("the page has table blocks but no image; render pages with image_format png or jpeg")
+    page = decode_image(row["image"])
+    height_px, width_px = page.shape[:2]
+    points_per_pixel = float(row["width"]) / width_px
+    jobs = []
+    for region in regions:
+        left, top, right, bottom = region.padded
+        x0, y0 = max(0, int(left / points_per_pixel)), max(0, int(top / points_per_pixel))
+        x1 = min(width_px, int(np.ceil(right / points_per_pixel)))
+        y1 = min(height_px, int(np.ceil(bottom / points_per_pixel)))
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            continue
+        jobs.append(TableJob(row_index, region, (x0, y0), points_per_pixel, page[y0:y1, x0:x1]))
+    return jobs
+
+
+def page_words(row: Row) -> list[Word]:
+    """Words with boxes (points): OCR lines on OCR pages when present, else text-layer spans."""
+    if row.get("route") == Route.OCR.value and row.get("ocr_lines") is not None:
+        return words_of((line["text"], line["bbox"]) for line in row["ocr_lines"])
+    return words_of((span["text"], span["bbox"]) for span in row.get("spans") or ())
+
+
+def table_record(job: TableJob, structure: TableStructure, words: list[Word]) -> dict[str, Any]:
+    """The TABLE row of one recognised table."""
+    cells = [replace(c, box=to_page_box(c.box, job.crop_origin, job.points_per_pixel)) for c in structure.cells]
+    texts = [cell_text(ws) for ws in assign_words(words, cells, region=job.region.padded)]
+    num_rows, num_cols = grid_size(structure.cells)
+    return {
+        "bbox": list(job.region.bbox),
+        "html": table_html(structure.cells, texts),
+        "score": structure.score,
+        "num_rows": num_rows,
+        "num_cols": num_cols,
+    }
+
+
+class TableOperator(Operator[TableConfig]):
+    """Layout table boxes to HTML tables with cell text (SLANet-plus structure by default)."""
+
+    name: ClassVar[str] = "table"
+    Config: ClassVar[type[OperatorConfig]] = TableConfig
+    consumes: ClassVar[Level] = Level.PAGES
+    produces: ClassVar[Level] = Level.PAGES
+    reads: ClassVar[tuple[str, ...]] = (
+        "image",
+        "image_dpi",
+        "width",
+        "height",
+        "route",
+        "spans",
+        "layout_blocks",
+        "status",
+    )
+    writes: ClassVar[tuple[str, ...]] = ("tables",)
+    stateful: ClassVar[bool] = True
+
+    def setup(self) -> None:
+        self.model = registry.create("table", self.config.model, threads=threads_for(self.config.resources.num_cpus))
+
+    def process_rows(self, rows: list[Row]) -> list[Row]:
+        start = time.perf_counter()
+        out = [dict(row) for row in rows]
+        jobs: list[TableJob] = []
+        arrived_in_error = [is_error(row) for row in out]
+        for i, row in enumerate(out):
+            row["tables"] = []
+            if arrived_in_error[i]:
+                continue
+            try:
+                jobs.extend(crop_jobs(i, row, table_regions(row, self.config.padding, self.config.max_tables_per_page)))
+            except Exception as exc:
+                row.update(error_fields(self.name, exc))
+        self._recognise(out, jobs)
+        share = (time.perf_counter() - start) / max(1, len(out))
+        for row, skipped in zip(out, arrived_in_error):
+            if not skipped:
+                add_timing(row, self.name, share)
+        return out
+
+    def _recognise(self, rows: list[Row], jobs: list[TableJob]) -> None:
+        if not jobs:
+            return
+        try:
+            structures = self.model.structure([job.image for job in jobs])
+        except Exception:  # isolate the failing page: run each page's tables on their own
+            structures = None
+        if structures is None:
+            for index in sorted({job.row_index for job in jobs}):
+                own = [job for job in jobs if job.row_index == index]
+                try:
+                    self._fill(rows, own, self.model.structure([job.image for job in own]))
+                except Exception as exc:
+                    rows[index]["tables"] = []
+                    rows[index].update(error_fields(self.name, exc))
+            return
+        self._fill(rows, jobs, structures)
+
+    def _fill(self, rows: list[Row], jobs: list[TableJob], structures: list[TableStructure]) -> None:
+        words: dict[int, list[Word]] = {}
+        for job, structure in zip(jobs, structures):
+            row = rows[job.row_index]
+            if is_error(row) or not structure.cells or structure.score < self.config.min_score:
+                continue
+            try:
+                if job.row_index not in words:
+                    words[job.row_index] = page_words(row)
+                row["tables"].append(table_record(job, structure, words[job.row_index]))
+            except Exception as exc:
+                row["tables"] = []
+                row.update(error_fields(self.name, exc))

@@ -1,0 +1,181 @@
+"""Layout-driven blocks of one page: every kept layout region becomes a block.
+
+Used for pages whose row carries layout detections (``layout_blocks``).  The regions are first
+made consistent (:func:`~.regions.resolve_regions`), then:
+
+* **text-like regions** (text, title, ref_text, list, captions, footnotes, ...) take the page's
+  lines whose centre lies inside them (text-layer lines on a ``txt`` page, OCR lines on an ``ocr``
+  page); a region of a ``txt`` page without text-layer lines takes the OCR lines inside it when
+  the page has any.  The lines are read in reading order and joined (dehyphenated); a region
+  without text is dropped;
+* **figures** (``image``) become IMAGE blocks whose ``img_path`` is ``<sha256 of the crop>.jpg``
+  of the matching crop (same type, IoU >= ``match_iou``), and the crop's bytes go to
+  ``image_files``; text lines inside a figure are part of it;
+* **tables** take the HTML of the best-matching recognised table (IoU >= ``match_iou``) and their
+  crop; **display equations** (``interline_equation``) keep their crop (LaTeX comes from a formula
+  stage).  A table or equation with neither HTML nor crop falls back to a text block of its lines,
+  so no text is lost;
+* captions and footnotes (``image_caption``/``image_footnote`` -> nearest figure,
+  ``table_caption``/``table_footnote`` -> nearest table) become the children of that block, in
+  top-to-bottom order; without a figure or table of that kind on the page they are text blocks;
+* header/footer/page_number/aside_text/page_footnote regions become discarded blocks, as do the
+  lines the furniture heuristics flag (unless they lie in a figure, table or discarded region);
+* text lines inside no region are returned as loose lines; the document assembler orders them
+  with the blocks and groups them into paragraphs, as on pages without layout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from docray.datamodel import BBox, Block, Crop, LayoutBox, Line, PageText, bbox_union
+from docray.operators.textlayer.lines import line_text
+from docray.operators.textlayer.order import OrderOptions, reading_order
+from docray.operators.textlayer.paragraphs import join_lines
+from docray.operators.textlayer.regions import (
+    ATTACHED,
+    RegionOptions,
+    assign_lines,
+    family,
+    gap_distance,
+    iou,
+    ocr_as_lines,
+    resolve_regions,
+)
+from docray.schema import BlockType, Route
+
+_PARENT_OF = {
+    BlockType.IMAGE_CAPTION: BlockType.IMAGE,
+    BlockType.IMAGE_FOOTNOTE: BlockType.IMAGE,
+    BlockType.TABLE_CAPTION: BlockType.TABLE,
+    BlockType.TABLE_FOOTNOTE: BlockType.TABLE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LayoutOptions:
+    regions: RegionOptions = field(default_factory=RegionOptions)
+    match_iou: float = 0.5  # a crop or recognised table belongs to the region it overlaps this much
+    dehyphenate: bool = True
+
+
+@dataclass(slots=True)
+class Item:
+    """One box to order on a page: a loose text line or a finished block."""
+
+    bbox: BBox
+    line: Line | None = None
+    block: Block | None = None
+
+
+@dataclass(slots=True)
+class LayoutPage:
+    items: list[Item]  # blocks and loose lines, not yet in reading order
+    discarded: list[Block]
+    image_files: dict[str, bytes]
+
+
+def crop_name(data: bytes) -> str:
+    """The image file name of a crop: its sha256 and ``.jpg`` (MinerU's naming)."""
+    return hashlib.sha256(data).hexdigest() + ".jpg"
+
+
+def best_match(box: BBox, candidates: list[BBox], min_iou: float) -> int | None:
+    scored = [(iou(box, c), i) for i, c in enumerate(candidates)]
+    score, index = max(scored, default=(0.0, -1))
+    return index if score >= min_iou else None
+
+
+def layout_page(
+    page: PageText, lines: list[Line], furniture: dict[int, BlockType], options: LayoutOptions = LayoutOptions()
+) -> LayoutPage:
+    """The blocks of a page with layout regions; ``lines`` are its text lines (text layer or OCR)."""
+    regions = resolve_regions(page.layout, page.width, page.height, options.regions)
+    owner = assign_lines(lines, regions)
+    ocr = ocr_as_lines(page.ocr_lines or []) if page.route == Route.TXT else []
+    ocr_owner = assign_lines(ocr, regions)
+
+    discarded: list[Block] = []
+    for i, kind in sorted(furniture.items()):
+        region = owner[i]
+        if region is None or family(regions[region].type) == "text":
+            owner[i] = None
+            discarded.append(_text_block(kind, None, [lines[i]], options.dehyphenate))
+    furniture_lines = {i for i, r in enumerate(owner) if r is None and i in furniture}
+
+    image_files: dict[str, bytes] = {}
+    blocks: list[Block] = []
+    attached: list[Block] = []
+    for r, region in enumerate(regions):
+        inside = [lines[i] for i, o in enumerate(owner) if o == r]
+        if not inside and family(region.type) != "visual":
+            inside = [ocr[i] for i, o in enumerate(ocr_owner) if o == r]
+        block = _region_block(region, inside, page, image_files, options)
+        if block is None:
+            continue
+        if block.type.is_discarded:
+            discarded.append(block)
+        elif block.type in ATTACHED:
+            attached.append(block)
+        else:
+            blocks.append(block)
+    _attach(attached, blocks)
+
+    items = [Item(bbox_union([b.bbox] + [c.bbox for c in b.children]), block=b) for b in blocks]
+    items += [Item(line.bbox, line=line) for i, line in enumerate(lines) if owner[i] is None and i not in furniture_lines]
+    discarded.sort(key=lambda b: (b.bbox[1], b.bbox[0]))
+    return LayoutPage(items=items, discarded=discarded, image_files=image_files)
+
+
+def _region_block(
+    region: LayoutBox, inside: list[Line], page: PageText, image_files: dict[str, bytes], options: LayoutOptions
+) -> Block | None:
+    kind = region.type
+    if family(kind) != "visual":
+        block = _text_block(kind, region, inside, options.dehyphenate)
+        return block if block.text else None
+    crop = _matching_crop(region, page.crops, options.match_iou)
+    img_path = None
+    if crop is not None:
+        img_path = crop_name(crop.data)
+        image_files[img_path] = crop.data
+    block = Block(type=kind, bbox=region.bbox, score=region.score, img_path=img_path)
+    if kind == BlockType.TABLE:
+        match = best_match(region.bbox, [t.bbox for t in page.tables], options.match_iou)
+        block.html = page.tables[match].html if match is not None and page.tables[match].html else None
+    if kind != BlockType.IMAGE and block.img_path is None and block.html is None:
+        fallback = _text_block(BlockType.TEXT, region, inside, options.dehyphenate)
+        return fallback if fallback.text else None
+    return block
+
+
+def _matching_crop(region: LayoutBox, crops: list[Crop], min_iou: float) -> Crop | None:
+    same = [c for c in crops if c.type == region.type or (c.type, region.type) in _BODY_PAIRS]
+    match = best_match(region.bbox, [c.bbox for c in same], min_iou)
+    return same[match] if match is not None else None
+
+
+_BODY_PAIRS = {(BlockType.IMAGE_BODY, BlockType.IMAGE), (BlockType.TABLE_BODY, BlockType.TABLE)}
+
+
+def _attach(attached: list[Block], blocks: list[Block]) -> None:
+    """Captions and footnotes become children of the nearest figure/table; orphans become text."""
+    for child in attached:
+        parents = [b for b in blocks if b.type == _PARENT_OF[child.type]]
+        if not parents:
+            child.type = BlockType.TEXT
+            blocks.append(child)
+            continue
+        parent = min(parents, key=lambda b: gap_distance(b.bbox, child.bbox))
+        parent.children.append(child)
+    for block in blocks:
+        block.children.sort(key=lambda c: (c.bbox[1], c.bbox[0]))
+
+
+def _text_block(kind: BlockType, region: LayoutBox | None, lines: list[Line], dehyphenate: bool) -> Block:
+    ordered = [lines[i] for i in reading_order([ln.bbox for ln in lines], OrderOptions())] if lines else []
+    text = join_lines([line_text(ln) for ln in ordered], dehyphenate)
+    if region is not None:
+        return Block(type=kind, bbox=region.bbox, lines=ordered, text=text, score=region.score)
+    return Block(type=kind, bbox=bbox_union([ln.bbox for ln in ordered]), lines=ordered, text=text)
