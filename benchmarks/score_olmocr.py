@@ -1,4 +1,4 @@
-"""olmOCR-bench sample, text tests: docray `fast` vs pymupdf4llm, with olmOCR's own outputs as a sanity row.
+"""olmOCR-bench sample, text tests: docray `fast` and `standard` vs pymupdf4llm, with olmOCR's own outputs as a sanity row.
 
 Usage (from the repository root, after `make install` and `pip install -e '.[eval,bench]'`):
 
@@ -7,7 +7,7 @@ Usage (from the repository root, after `make install` and `pip install -e '.[eva
 Scores, with `docray.evaluation.olmocr_bench`, the tests of every `*.jsonl` in `<eval>/olmocr_bench_sample/` plus
 olmOCR's default baseline test for each PDF, on:
 
-* docray `fast` (local executor, whole pipeline including writing Parquet and MinerU files); each test reads its
+* docray `fast` and `standard` (local executor, whole pipeline including writing Parquet and MinerU files); each test reads its
   page's Markdown from the pages Parquet (`source`, `page_idx`, `markdown`);
 * pymupdf4llm, the text-layer peer, per page (`page_chunks=True`), twice: with its default layout model
   (pymupdf 2.x) and with `use_layout(False)`, its classic text-layer heuristics;
@@ -48,17 +48,24 @@ def relative_name(path: str | Path, pdfs_dir: Path) -> str:
     return Path(path).resolve().relative_to(pdfs_dir.resolve()).as_posix()
 
 
-def docray_fast(pdfs_dir: Path) -> Outputs:
-    """Run the `fast` pipeline in process and return each page's Markdown keyed by (pdf, page)."""
+def docray_runner(pipeline: str) -> Callable[[Path], Outputs]:
+    def run(pdfs_dir: Path) -> Outputs:
+        return docray_pipeline(pdfs_dir, pipeline)
+
+    return run
+
+
+def docray_pipeline(pdfs_dir: Path, pipeline: str) -> Outputs:
+    """Run a docray pipeline in process and return each page's Markdown keyed by (pdf, page)."""
     with tempfile.TemporaryDirectory() as out:
-        report = run_pipeline(load_pipeline("fast"), [str(pdfs_dir)], out, executor=LocalExecutor())
+        report = run_pipeline(load_pipeline(pipeline), [str(pdfs_dir)], out, executor=LocalExecutor())
         pages = pq.read_table(f"{out}/pages", columns=["source", "page_idx", "markdown"]).to_pylist()
         documents = pq.read_table(f"{out}/documents", columns=["source", "markdown"]).to_pylist()
     outputs: dict = {relative_name(d["source"], pdfs_dir): d["markdown"] or "" for d in documents}
     for page in pages:
         if page["page_idx"] >= 0 and page["markdown"] is not None:
             outputs[(relative_name(page["source"], pdfs_dir), page["page_idx"] + 1)] = page["markdown"]
-    print(f"docray fast: {report.stats.documents} documents, {report.stats.pages} pages, "
+    print(f"docray {pipeline}: {report.stats.documents} documents, {report.stats.pages} pages, "
           f"{report.stats.by_status.get('error', 0)} error rows", file=sys.stderr)  # fmt: skip
     return outputs
 
@@ -138,7 +145,8 @@ def main() -> int:
     tests = add_default_baselines(load_tests(sorted(sample_dir.glob("*.jsonl"))), pdf_names)
 
     systems: dict[str, Callable[[Path], Outputs]] = {
-        "docray fast": docray_fast,
+        "docray fast": docray_runner("fast"),
+        "docray standard": docray_runner("standard"),
         "pymupdf4llm (layout model, default)": pymupdf4llm_runner(use_layout=True),
         "pymupdf4llm (use_layout(False))": pymupdf4llm_runner(use_layout=False),
     }

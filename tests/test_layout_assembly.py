@@ -273,3 +273,17 @@ def test_a_text_region_with_two_paragraphs_gives_two_blocks():
         "The first paragraph has two lines of text and ends with a full stop.",
         "The second paragraph starts after a wider gap and also ends here.",
     ]
+
+
+def test_a_figure_box_full_of_text_layer_text_is_read_as_text_and_a_chart_stays_a_figure():
+    # a formula sheet the detector calls a figure: two columns of text inside one "image" box
+    left, _ = lines_at([f"Left card line {i} " + words(4, i) for i in range(6)], 72, 120)
+    right, _ = lines_at([f"Right card line {i} " + words(4, 10 + i) for i in range(6)], 330, 120)
+    chart_label = [span("axis 42", 120, 500, 8)]
+    layout = [_box(BlockType.IMAGE, (60, 110, 560, 200)), _box(BlockType.IMAGE, (60, 450, 400, 600))]
+    crop = {"type": "image", "bbox": [60.0, 450.0, 400.0, 600.0], "data": FIGURE_JPEG}
+    result = _run([_row(0, left + right + chart_label, layout, crops=[crop])])
+    md = result["markdown"]
+    assert md.find("Left card line 0") < md.find("Left card line 5") < md.find("Right card line 0"), md
+    assert "axis 42" not in md, "labels inside a real chart stay part of the figure"
+    assert md.count("](images/") == 1

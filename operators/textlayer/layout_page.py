@@ -58,6 +58,8 @@ class LayoutOptions:
     regions: RegionOptions = field(default_factory=RegionOptions)
     match_iou: float = 0.5  # a crop or recognised table belongs to the region it overlaps this much
     dehyphenate: bool = True
+    figure_text_chars: int = 200  # a "figure" holding this many text-layer characters ...
+    figure_text_cover: float = 0.2  # ... whose lines cover this share of it is read as text
 
 
 @dataclass(slots=True)
@@ -93,6 +95,10 @@ def layout_page(
     """The blocks of a page with layout regions; ``lines`` are its text lines (text layer or OCR)."""
     regions = resolve_regions(page.layout, page.width, page.height, options.regions)
     owner = assign_lines(lines, regions)
+    dense = [k for k, r in enumerate(regions) if _text_dense_figure(r, [ln for ln, o in zip(lines, owner) if o == k], options)]
+    if dense:  # their lines are read like lines outside any region: column-aware, paragraph by paragraph
+        regions = [r for k, r in enumerate(regions) if k not in dense]
+        owner = assign_lines(lines, regions)
     ocr = ocr_as_lines(page.ocr_lines or []) if page.route == Route.TXT else []
     ocr_owner = assign_lines(ocr, regions)
 
@@ -126,6 +132,17 @@ def layout_page(
     items += [Item(line.bbox, line=line) for i, line in enumerate(lines) if owner[i] is None and i not in furniture_lines]
     discarded.sort(key=lambda b: (b.bbox[1], b.bbox[0]))
     return LayoutPage(items=items, discarded=discarded, image_files=image_files)
+
+
+def _text_dense_figure(region: LayoutBox, inside: list[Line], options: LayoutOptions) -> bool:
+    """A figure region full of text-layer text (a slide, a formula sheet) is text, not a picture to crop away."""
+    if region.type is not BlockType.IMAGE or not inside:
+        return False
+    chars = sum(len(line_text(line).strip()) for line in inside)
+    covered = sum((b[2] - b[0]) * (b[3] - b[1]) for b in (line.bbox for line in inside))
+    box = region.bbox
+    area = max(1e-6, (box[2] - box[0]) * (box[3] - box[1]))
+    return chars >= options.figure_text_chars and covered / area >= options.figure_text_cover
 
 
 def _region_block(
