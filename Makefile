@@ -14,8 +14,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install docray with its test extras
 
-demo: install  ## parse the bundled sample PDF with the fast pipeline
-	$(VENV)/bin/docray run pipelines/fast.yaml --input samples/sample.pdf --output out/sample
+demo: install  ## parse the bundled sample PDF with the standard pipeline
+	$(VENV)/bin/docray run pipelines/standard.yaml --input samples/sample.pdf --output out/sample
 	@echo "--- out/sample/files/sample/auto/sample.md (first lines) ---"
 	@head -n 20 out/sample/files/sample/auto/sample.md
 

@@ -57,7 +57,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
     if args.end is not None:
         overrides.append(f"render.end_page={args.end}")
     lang_stages = [s.stage_name for s in spec.stages if s.op in ("ocr",)]
-    overrides += [f"{stage}.lang={args.lang}" for stage in lang_stages]
+    if args.lang:
+        overrides += [f"{stage}.lang={args.lang}" for stage in lang_stages]
     if args.lang and not lang_stages:
         print(f"note: pipeline {spec.name!r} has no OCR stage; -l {args.lang} has no effect", file=sys.stderr)
     spec = apply_overrides(spec, overrides + (args.set or []))
@@ -111,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("-l", "--lang", default=None, help="document language for OCR (e.g. ch, en)")
     parse.add_argument("-s", "--start", type=int, default=0, help="first page (0-based)")
     parse.add_argument("-e", "--end", type=int, default=None, help="last page (0-based, inclusive)")
-    parse.add_argument("--pipeline", default="fast", help="docray pipeline used by the pipeline backend")
+    parse.add_argument("--pipeline", default="standard", help="docray pipeline used by the pipeline backend")
     parse.add_argument("--parquet", action="store_true", help="also write documents/pages Parquet")
     _add_executor_options(parse)
     parse.set_defaults(func=cmd_parse)

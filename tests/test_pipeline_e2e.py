@@ -204,3 +204,14 @@ def test_ray_executor_reads_parquet_input(tmp_path, article):
     docs = {d["name"]: d for d in table(tmp_path / "out", "documents")}
     assert set(docs) == {"article", "broken"} and report.stats.pages == article.num_pages
     assert docs["article"]["status"] == "ok" and docs["broken"]["error_code"] == "corrupt"
+
+
+def test_parse_lang_reaches_the_ocr_stage_and_unknown_languages_fail_clearly(tmp_path, article, capsys):
+    pdf = tmp_path / "paper.pdf"
+    pdf.write_bytes(article.pdf)
+    args = ["parse", str(pdf), "-o", str(tmp_path / "o"), "-s", "0", "-e", "0", "--executor", "local"]
+    assert main(args + ["-l", "en"]) == 0
+    run = json.loads((tmp_path / "o" / "run.json").read_text())
+    assert run["stages"]["ocr"]["lang"] == "en"
+    assert main(args + ["-l", "klingon"]) == 2
+    assert "klingon" in capsys.readouterr().err
