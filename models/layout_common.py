@@ -5,7 +5,7 @@ Boxes are ``float`` numpy arrays of shape (N, 4) as ``x0, y0, x1, y1``.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -120,3 +120,14 @@ def block_type_of(label: str, block_types: Mapping[str, BlockType | str]) -> Blo
     """The MinerU block type a detector class maps to; None when the mapping leaves the class out."""
     value = block_types.get(label)
     return BlockType(value) if value is not None else None
+
+
+def in_batches(
+    images: Sequence[np.ndarray], max_batch: int | None, run_batch: Callable[[Sequence[np.ndarray]], list[list[Detection]]]
+) -> list[list[Detection]]:
+    """Run ``run_batch`` over ``images`` in chunks of ``max_batch`` (None: all at once), results in order."""
+    step = max_batch or max(1, len(images))
+    results: list[list[Detection]] = []
+    for start in range(0, len(images), step):
+        results.extend(run_batch(images[start : start + step]))
+    return results

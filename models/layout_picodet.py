@@ -19,7 +19,7 @@ import numpy as np
 from pydantic import Field
 
 from docray.config import StrictModel
-from docray.models.layout_common import candidates, postprocess
+from docray.models.layout_common import candidates, in_batches, postprocess
 from docray.models.onnx import OnnxOptions
 from docray.models.protocols import Detection
 from docray.schema import BlockType
@@ -176,11 +176,7 @@ class PicoDetLayout:
 
     def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
         """Detections per RGB uint8 image, in that image's pixels; one ONNX run per batch the export allows."""
-        step = self.max_batch or max(1, len(images))
-        results: list[list[Detection]] = []
-        for start in range(0, len(images), step):
-            results.extend(self._detect_batch(images[start : start + step]))
-        return results
+        return in_batches(images, self.max_batch, self._detect_batch)
 
     def _detect_batch(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
         if not images:
