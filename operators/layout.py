@@ -9,7 +9,6 @@ row; rows already in error pass through with ``layout_blocks = []``.
 
 from __future__ import annotations
 
-import io
 import time
 from typing import Annotated, Any, ClassVar, Literal, Mapping, Sequence
 
@@ -24,6 +23,7 @@ from docray.models.layout_yolo import YoloOptions
 from docray.models.onnx import threads_for
 from docray.models.protocols import Detection
 from docray.operators.base import DocrayError, Level, Operator, Row, add_timing, error_fields, is_error
+from docray.operators.page_image import decode_page_image
 from docray.schema import BlockType, ErrorCode
 
 LayoutModelOptions = Annotated[PicoDetOptions | YoloOptions, Field(discriminator="kind")]
@@ -50,13 +50,6 @@ class LayoutConfig(OperatorConfig):
             return {"kind": PicoDetOptions().kind, **value}
         return value
 
-
-def decode_page_image(data: bytes) -> np.ndarray:
-    """An encoded page image (PNG, JPEG, ...) as an RGB uint8 array (H, W, 3)."""
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as image:
-        return np.asarray(image.convert("RGB"))
 
 
 def points_per_pixel(image_dpi: float | None, page_width: float | None, image_width: int) -> float:

@@ -11,7 +11,6 @@ Lines are written in PDF points: ``bbox`` (axis-aligned) and ``poly`` (the detec
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Sequence, Union
@@ -24,6 +23,7 @@ from docray.models.ocr_paddle import PaddleOcrOptions
 from docray.models.ocr_ppocr import PpOcrOptions
 from docray.models.protocols import RecognizedLine
 from docray.operators.base import Level, Operator, Row, add_timing, error_fields, is_error
+from docray.operators.page_image import decode_page_image
 from docray.schema import BlockType, Route
 
 OcrModelOptions = Union[PpOcrOptions, PaddleOcrOptions]
@@ -71,12 +71,6 @@ class Region:
     x1: int
     y1: int
 
-
-def decode_image(data: bytes) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as image:
-        return np.asarray(image.convert("RGB"))
 
 
 def _center_inside(box: Sequence[float], region: Sequence[float]) -> bool:
@@ -145,7 +139,7 @@ class OcrOperator(Operator[OcrConfig]):
             return []
         if not row.get("image"):
             raise ValueError("ocr needs page images: render with image_format png or jpeg")
-        image = decode_image(bytes(row["image"]))
+        image = decode_page_image(bytes(row["image"]))
         height_px, width_px = image.shape[:2]
         if boxes is None:
             return [(image, Region(0, 0, width_px, height_px))]

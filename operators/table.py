@@ -11,7 +11,6 @@ written in PDF points with ``<table>...</table>`` HTML; a table whose structure 
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
@@ -27,6 +26,7 @@ from docray.models.table_cells import Box, Word, assign_words, cell_text, table_
 from docray.models.table_grid import grid_size
 from docray.models.table_slanet import SlanetOptions
 from docray.operators.base import Level, Operator, Row, add_timing, error_fields, is_error
+from docray.operators.page_image import decode_page_image
 from docray.schema import BlockType, Route
 
 
@@ -64,12 +64,6 @@ class TableJob:
     points_per_pixel: float
     image: np.ndarray  # RGB crop
 
-
-def decode_image(data: bytes) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as image:
-        return np.asarray(image.convert("RGB"))
 
 
 CAPTION_TYPES = frozenset(
@@ -113,7 +107,7 @@ def crop_jobs(row_index: int, row: Row, regions: list[TableRegion]) -> list[Tabl
         return []
     if not row.get("image"):
         raise ValueError("the page has table blocks but no image; render pages with image_format png or jpeg")
-    page = decode_image(row["image"])
+    page = decode_page_image(row["image"])
     height_px, width_px = page.shape[:2]
     points_per_pixel = float(row["width"]) / width_px
     jobs = []

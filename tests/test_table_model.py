@@ -15,8 +15,9 @@ from docray.models.protocols import TableModel
 from docray.models.table_grid import grid_size
 from docray.models.table_slanet import SlanetOptions, SlanetPlus
 from docray.operators import get_operator
+from docray.operators.page_image import decode_page_image
 from docray.operators.render import RenderOperator
-from docray.operators.table import TableConfig, TableOperator, decode_image
+from docray.operators.table import TableConfig, TableOperator
 from docray.schema import FIELDS, PAGES, Status
 
 CELLS = [
@@ -75,7 +76,7 @@ def html_rows(html: str) -> list[list[str]]:
 
 
 def table_crop(page_row: dict, pad: float = 4.0) -> np.ndarray:
-    image = decode_image(page_row["image"])
+    image = decode_page_image(page_row["image"])
     px = image.shape[1] / PAGE_W
     x0, y0, x1, y1 = (
         int(v * px) for v in (TABLE_BOX[0] - pad, TABLE_BOX[1] - pad, TABLE_BOX[2] + pad, TABLE_BOX[3] + pad)
