@@ -1,4 +1,4 @@
-"""olmOCR-bench sample, text tests: docray `fast` and `standard` vs pymupdf4llm, with olmOCR's own outputs as a sanity row.
+"""olmOCR-bench sample: docray `fast` and `standard` vs pymupdf4llm, with olmOCR's own outputs as a sanity row.
 
 Usage (from the repository root, after `make install` and `pip install -e '.[eval,bench]'`):
 
@@ -14,7 +14,8 @@ olmOCR's default baseline test for each PDF, on:
 * olmOCR's reference outputs `reference_outputs/olmocr_pipeline/<stem>_pg<N>_repeat1.md` (a VLM reading page
   images): a sanity check of the scorer, not a peer run here.
 
-Table and math tests are not scored (shown as "n/a (not scored)"). Wall seconds are the median of `--repeat` runs
+Every test type is scored; `table` as olmOCR does, `math` only APPROXIMATELY (normalised LaTeX tokens compared by edit
+distance, not olmOCR's KaTeX rendering; its column says "math (approx.)"). Wall seconds are the median of `--repeat` runs
 over all PDFs of the sample. Prints a Markdown table and saves JSON to benchmarks/results/olmocr_bench.json.
 """
 
@@ -35,7 +36,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from docray.evaluation.olmocr_bench import Outputs, Report, add_default_baselines, load_tests, score
-from docray.evaluation.olmocr_report import NOT_SCORED, TYPE_ORDER, format_rate
+from docray.evaluation.olmocr_report import NOT_SCORED, TYPE_ORDER, format_rate, type_label
 from docray.pipelines.executors import LocalExecutor
 from docray.pipelines.runner import run_pipeline
 from docray.pipelines.spec import load_pipeline
@@ -110,13 +111,13 @@ def timed(run: Callable[[Path], Outputs], pdfs_dir: Path, repeat: int) -> tuple[
 
 
 def table(rows: dict[str, Report], walls: dict[str, list[float]], pdf_count: int) -> str:
-    scored = [t for t in TYPE_ORDER if t not in ("table", "math")]
-    head = ["system", *scored, "table", "math", "overall (mean over files)", "mean over tests",
+    head = ["system", *map(type_label, TYPE_ORDER), "overall (mean over files)", "mean over tests",
             f"wall s ({pdf_count} PDFs)"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
     for name, report in rows.items():
-        by_type = report.by_type()
-        cells = [name, *(str(by_type[t]) if t in by_type else "n/a" for t in scored), NOT_SCORED, NOT_SCORED]
+        by_type, unsupported = report.by_type(), report.unsupported()
+        cells = [name]
+        cells += [str(by_type[t]) if t in by_type else NOT_SCORED if t in unsupported else "n/a" for t in TYPE_ORDER]
         cells += [format_rate(report.overall), str(report.total())]
         cells.append(f"{statistics.median(walls[name]):.2f}" if name in walls else "-")
         lines.append("| " + " | ".join(cells) + " |")

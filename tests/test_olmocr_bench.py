@@ -13,10 +13,11 @@ pytest.importorskip("fuzzysearch", reason="the eval extra (rapidfuzz, fuzzysearc
 
 from docray.evaluation.olmocr_bench import (  # noqa: E402
     BaselineTest,
+    MathTest,
+    TableTest,
     TestType,
     TextOrderTest,
     TextPresenceTest,
-    UnsupportedTest,
     add_default_baselines,
     load_tests,
     parse_test,
@@ -179,10 +180,11 @@ def test_load_tests_types_sources_and_errors(tmp_path):
     ])  # fmt: skip
     second = write_jsonl(tmp_path / "b.jsonl", [row("order", "o1", before="one", after="two")])
     tests = load_tests([first, second])
-    assert [type(t) for t in tests] == [TextPresenceTest, UnsupportedTest, UnsupportedTest, TextOrderTest]
+    assert [type(t) for t in tests] == [TextPresenceTest, TableTest, MathTest, TextOrderTest]
     assert [t.source for t in tests] == ["a.jsonl", "a.jsonl", "a.jsonl", "b.jsonl"]
-    assert tests[1].fields == {"cell": "3.32T", "left": "3.71T"} and tests[2].type == TestType.MATH
-    assert not run_test(tests[1], "anything").scored
+    assert (tests[1].cell, tests[1].left, tests[1].up) == ("3.32T", "3.71T", "") and tests[2].type == TestType.MATH
+    assert run_test(tests[1], "| 3.71T | 3.32T |\n|---|---|").passed
+    assert not run_test(tests[1], "anything").passed
 
     write_jsonl(tmp_path / "dup.jsonl", [row("present", "same", text="x"), row("absent", "same", text="y")])
     with pytest.raises(ValueError, match="duplicate"):
@@ -194,7 +196,7 @@ def test_load_tests_types_sources_and_errors(tmp_path):
         parse_test(row("format", text="x"))
 
 
-def test_missing_outputs_fail_and_unsupported_tests_are_not_scored():
+def test_missing_outputs_fail_every_test_type():
     tests = [
         parse_test(row("present", "p", pdf="a.pdf", text="alpha"), "x.jsonl"),
         parse_test(row("absent", "ab", pdf="b.pdf", text="footer"), "x.jsonl"),
@@ -202,10 +204,10 @@ def test_missing_outputs_fail_and_unsupported_tests_are_not_scored():
     ]
     report = score(tests, {"a.pdf": "alpha beta"})
     statuses = {o.test.id: o.status for o in report.outcomes}
-    assert statuses == {"p": "pass", "ab": "fail", "tb": "unsupported"}  # an absent test fails without output too
-    assert "no output" in report.failures()[0].result.explanation
-    assert report.unsupported() == {"table": 1}
-    assert report.total().total == 2 and report.mean_over_tests == 0.5
+    assert statuses == {"p": "pass", "ab": "fail", "tb": "fail"}  # an absent test fails without output too
+    assert all("no output" in o.result.explanation for o in report.failures())
+    assert report.unsupported() == {}
+    assert report.total().total == 3 and report.mean_over_tests == pytest.approx(1 / 3)
 
 
 def test_page_outputs_take_precedence_over_document_outputs():

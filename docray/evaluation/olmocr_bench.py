@@ -1,4 +1,4 @@
-"""olmOCR-bench's text tests, scored on Markdown outputs (pure functions, no Ray).
+"""olmOCR-bench's tests, scored on Markdown outputs (pure functions, no Ray).
 
 olmOCR-bench (allenai/olmocr, ``olmocr/bench``) ships its ground truth as JSONL rows, one pass/fail test each, bound to
 one page of one PDF (``pdf`` is relative to the benchmark's ``pdfs/`` folder, ``page`` is 1-based). This module
@@ -13,9 +13,11 @@ follows the facts of its public scorer, in our own code:
   ``max_repeats`` times, and has no CJK/kana/emoji characters; with ``max_length`` (blank-page tests) it only checks
   that at most ``max_length`` letters/digits were output. olmOCR adds a default baseline test on page 1 of every PDF
   that has none: :func:`add_default_baselines` does that, with ``source="baseline"``.
-* **Not scored in this version**: ``table`` tests (cell neighbourhoods in Markdown/HTML tables) and ``math`` tests
-  (KaTeX rendering in a browser). They are parsed (:class:`UnsupportedTest`) and reported as ``unsupported``; every
-  rate here is over the scored tests only, so rates are not comparable with published olmOCR-bench totals.
+* ``table``: some Markdown pipe table or HTML table of the output has a cell like ``cell`` whose given neighbours
+  (``up``/``down``/``left``/``right``, ``top_heading``/``left_heading``) match; see :mod:`.olmocr_tables`.
+* ``math``: **approximate, not olmOCR's check** (which renders LaTeX with KaTeX in a browser): some ``$..$``,
+  ``$$..$$``, ``\\(..\\)`` or ``\\[..\\]`` formula of the output is within a small edit distance of the ground truth
+  after LaTeX normalisation; see :mod:`.olmocr_math`. Reports label math rates "approximate".
 
 Scores: each test passes or fails. A type's rate is its passed share; ``overall`` is, as in olmOCR, the mean over
 JSONL files (``BenchTest.source``) of each file's pass rate; ``mean_over_tests`` is the plain mean. olmOCR scores
@@ -29,12 +31,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any, Union
 
+from docray.evaluation.olmocr_math import check_math
 from docray.evaluation.olmocr_report import Rate, Report, TestOutcome
+from docray.evaluation.olmocr_tables import check_table_cell
 from docray.evaluation.text_match import (
     alphanumeric_count,
     disallowed_characters,
@@ -56,15 +60,13 @@ class TestType(str, Enum):
     MATH = "math"
 
 
-SCORED_TYPES = (TestType.PRESENT, TestType.ABSENT, TestType.ORDER, TestType.BASELINE)
-UNSUPPORTED_TYPES = (TestType.TABLE, TestType.MATH)
 DEFAULT_BASELINE_SOURCE = "baseline"
 # partial_ratio is 1 - indel_distance / (2 * len), so k substituted characters land exactly on the threshold for
 # max_diffs = k; olmOCR compares the floats directly, where such ties fall either way by rounding. We count a tie
 # as a match.
 TIE_TOLERANCE = 1e-9
 _COMMON_KEYS = {"id", "pdf", "page", "type", "max_diffs", "checked", "url"}
-_TABLE_KEYS = {"cell", "up", "down", "left", "right", "top_heading", "left_heading", "ignore_markdown_tables"}
+_TABLE_TEXT_KEYS = ("cell", "up", "down", "left", "right", "top_heading", "left_heading")
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class TestResult:
 
     passed: bool
     explanation: str = ""
-    scored: bool = True  # False for table/math tests, which this version does not score
+    scored: bool = True  # False for a test that could not be scored (counted apart, in no rate)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,13 +168,35 @@ class BaselineTest(BenchTest):
 
 
 @dataclass(frozen=True, kw_only=True)
-class UnsupportedTest(BenchTest):
-    """A ``table`` or ``math`` test: parsed, kept with its fields, never scored in this version."""
+class TableTest(BenchTest):
+    """``table``: a table cell like ``cell`` whose given neighbours match (:func:`.olmocr_tables.check_table_cell`)."""
 
-    fields: Mapping[str, Any] = field(default_factory=dict)
+    cell: str
+    up: str = ""
+    down: str = ""
+    left: str = ""
+    right: str = ""
+    top_heading: str = ""
+    left_heading: str = ""
+    ignore_markdown_tables: bool = False
 
     def run(self, markdown: str) -> TestResult:
-        return TestResult(False, f"{self.type.value} tests are not scored in this version", scored=False)
+        relations = {name: getattr(self, name) for name in _TABLE_TEXT_KEYS[1:]}
+        passed, why = check_table_cell(markdown, self.cell, max_diffs=self.max_diffs,
+                                       ignore_markdown_tables=self.ignore_markdown_tables, **relations)  # fmt: skip
+        return TestResult(passed, why)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MathTest(BenchTest):
+    """``math``, APPROXIMATE: a formula of the output close to ``math`` (:func:`.olmocr_math.check_math`)."""
+
+    math: str
+    ignore_dollar_delimited: bool = False
+
+    def run(self, markdown: str) -> TestResult:
+        passed, why = check_math(markdown, self.math, ignore_dollar_delimited=self.ignore_dollar_delimited)
+        return TestResult(passed, why)
 
 
 def parse_test(row: Mapping[str, Any], source: str = "") -> BenchTest:
@@ -213,8 +237,15 @@ def parse_test(row: Mapping[str, Any], source: str = "") -> BenchTest:
         _only(extra, {"max_length", "max_length_skips_image_alt_tags", "max_repeats", "check_disallowed_characters"},
               common["id"])  # fmt: skip
         return BaselineTest(**common, **extra)
-    _only(extra, _TABLE_KEYS if kind == TestType.TABLE else {"math"}, common["id"])
-    return UnsupportedTest(**common, fields=extra)
+    if kind == TestType.TABLE:
+        _only(extra, {*_TABLE_TEXT_KEYS, "ignore_markdown_tables"}, common["id"])
+        if not all(isinstance(extra.get(name, ""), str) for name in _TABLE_TEXT_KEYS):
+            raise ValueError(f"test {common['id']!r}: table cell and neighbours must be strings")
+        return TableTest(**common, **extra)
+    _only(extra, {"math", "ignore_dollar_delimited"}, common["id"])
+    if not str(extra.get("math", "")).strip():
+        raise ValueError(f"test {common['id']!r}: empty math")
+    return MathTest(**common, **extra)
 
 
 def _only(extra: Mapping[str, Any], allowed: set[str], test_id: str) -> None:
@@ -264,10 +295,10 @@ def output_for(test: BenchTest, outputs: Outputs) -> str | None:
 
 
 def run_test(test: BenchTest, markdown: str | None) -> TestResult:
-    """Run one test; a missing output (``None``) fails every scored test."""
-    if markdown is None and test.type in SCORED_TYPES:
+    """Run one test; a missing output (``None``) fails every test."""
+    if markdown is None:
         return TestResult(False, f"no output for {test.pdf} page {test.page}")
-    return test.run(markdown or "")
+    return test.run(markdown)
 
 
 def score(tests: Iterable[BenchTest], outputs: Outputs) -> Report:
@@ -276,22 +307,7 @@ def score(tests: Iterable[BenchTest], outputs: Outputs) -> Report:
 
 
 __all__ = [
-    "BaselineTest",
-    "BenchTest",
-    "Outputs",
-    "Rate",
-    "Report",
-    "TestOutcome",
-    "TestResult",
-    "TestType",
-    "TextOrderTest",
-    "TextPresenceTest",
-    "UnsupportedTest",
-    "add_default_baselines",
-    "load_tests",
-    "normalise",
-    "output_for",
-    "parse_test",
-    "run_test",
-    "score",
-]
+    "BaselineTest", "BenchTest", "MathTest", "Outputs", "Rate", "Report", "TableTest",
+    "TestOutcome", "TestResult", "TestType", "TextOrderTest", "TextPresenceTest", "add_default_baselines",
+    "load_tests", "normalise", "output_for", "parse_test", "run_test", "score",
+]  # fmt: skip

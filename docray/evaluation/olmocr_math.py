@@ -53,7 +53,7 @@ _DROPPED = {
     "\\nonumber", "\\notag", "\\,", "\\;", "\\:", "\\!", "\\ ", "\\quad", "\\qquad", "~", "\\enspace",
     "\\thinspace", "\\medspace", "\\thickspace", "\\negthinspace", "\\rm", "\\bf", "\\it", "\\sf", "\\tt", "\\cal",
 }  # fmt: skip
-_DROPPED_WITH_ARGUMENT = {"\\label", "\\tag", "\\hspace", "\\vspace", "\\hspace*", "\\phantom"}
+_DROPPED_WITH_ARGUMENT = {"\\label", "\\tag", "\\hspace", "\\vspace", "\\phantom"}
 _FONTS = {
     "\\mathrm", "\\mathbf", "\\mathit", "\\mathsf", "\\mathtt", "\\mathcal", "\\mathbb", "\\mathfrak", "\\mathscr",
     "\\mathnormal", "\\boldsymbol", "\\bm", "\\pmb", "\\text", "\\textrm", "\\textbf", "\\textit", "\\textsf",
@@ -67,7 +67,7 @@ _SYNONYMS = {
     "\\rvert": "|", "\\mid": "|", "\\Vert": "\\|", "\\lVert": "\\|", "\\rVert": "\\|", "\\land": "\\wedge",
     "\\lor": "\\vee", "\\lnot": "\\neg", "\\dots": "\\ldots", "\\dotsc": "\\ldots", "\\dotsb": "\\cdots",
     "\\colon": ":", "\\cdotp": "\\cdot", "\\centerdot": "\\cdot", "\\ast": "*", "\\setminus": "\\backslash",
-    "\\owns": "\\ni", "\\doteq": "\\doteq", "\\bigtriangleup": "\\triangle",
+    "\\owns": "\\ni", "\\bigtriangleup": "\\triangle",
 }  # fmt: skip
 _UNICODE = {
     "\u2212": "-", "\u2013": "-", "\u00d7": "\\times", "\u00b7": "\\cdot", "\u22c5": "\\cdot", "\u2026": "\\ldots",
@@ -88,7 +88,9 @@ def _greek_commands() -> dict[str, str]:
     table = {chr(code): "\\" + unicodedata.name(chr(code)).split()[-1].lower() for code in range(0x3B1, 0x3CA)}
     table["\u03bb"] = "\\lambda"  # Unicode spells it LAMDA
     commands = ("Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega")
-    table.update(zip("\u0393\u0394\u0398\u039b\u039e\u03a0\u03a3\u03a5\u03a6\u03a8\u03a9", ["\\" + c for c in commands]))
+    table.update(
+        zip("\u0393\u0394\u0398\u039b\u039e\u03a0\u03a3\u03a5\u03a6\u03a8\u03a9", ["\\" + c for c in commands])
+    )
     table.update(zip("\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a7", "ABEZHIKMNOPTX"))
     return table
 
@@ -109,7 +111,7 @@ def latex_tokens(latex: str) -> list[str]:
     """``latex`` as a normalised token list (see the module docstring), e.g. ``\\dfrac{a}{b}`` -> ``\\frac a b``."""
     tokens: list[str] = []
     for token in _TOKEN.findall(latex):
-        token = _SYNONYMS.get(token, _UNICODE.get(token, token))
+        token = _UNICODE.get(token, token)
         token = _SYNONYMS.get(token, token)
         tokens += ["^", "\\prime"] if token == "'" else [token]
     closing = _matching_braces(tokens)
@@ -162,11 +164,8 @@ def _unwrap_single_tokens(tokens: list[str]) -> list[str]:
     return tokens
 
 
-def window_edit_distance(pattern: list[str], text: list[str], limit: int | None = None) -> int:
-    """Levenshtein distance of ``pattern`` to its best-matching stretch of ``text`` (free start and end in ``text``).
-
-    With ``limit``, stops early once the distance must exceed it (the result is then some value > ``limit``).
-    """
+def window_edit_distance(pattern: list[str], text: list[str]) -> int:
+    """Levenshtein distance of ``pattern`` to its best-matching stretch of ``text`` (free start and end in ``text``)."""
     previous = [0] * (len(text) + 1)
     for row, wanted in enumerate(pattern, start=1):
         current = [row] + [0] * len(text)
@@ -175,8 +174,6 @@ def window_edit_distance(pattern: list[str], text: list[str], limit: int | None 
                 previous[column - 1] + (wanted != found), previous[column] + 1, current[column - 1] + 1
             )
         previous = current
-        if limit is not None and min(previous) > limit:
-            return min(previous)
     return min(previous)
 
 
@@ -193,12 +190,12 @@ def check_math(
     if not wanted:
         return False, f"ground truth {latex[:40]!r} has no tokens after normalisation"
     allowed = int(max_edit_ratio * len(wanted))
-    best, closest = len(wanted) + 1, ""
+    best, closest = len(wanted) + 1, ""  # any formula is at most len(wanted) edits away
     for formula in formulas:
-        distance = window_edit_distance(wanted, latex_tokens(formula), limit=allowed)
+        distance = window_edit_distance(wanted, latex_tokens(formula))
         if distance <= allowed:
             return True, ""
         if distance < best:
             best, closest = distance, formula
-    return False, (f"approximate check: closest of {len(formulas)} formulas {closest[:40]!r} is {best}+ token edits "
+    return False, (f"approximate check: closest of {len(formulas)} formulas {closest[:40]!r} is {best} token edits "
                    f"from {latex[:40]!r}, {allowed} allowed")  # fmt: skip

@@ -1,4 +1,8 @@
-"""Pass rates of scored olmOCR-bench tests: per test type, per JSONL file, overall (see :mod:`.olmocr_bench`)."""
+"""Pass rates of scored olmOCR-bench tests: per test type, per JSONL file, overall (see :mod:`.olmocr_bench`).
+
+``math`` rates come from an approximate check (:mod:`.olmocr_math`, not olmOCR's KaTeX rendering) and are labelled
+so: :func:`type_label` gives ``"math (approx.)"``, and :meth:`Report.to_dict` lists them under ``approximate_types``.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ if TYPE_CHECKING:
 
 TYPE_ORDER = ("present", "absent", "order", "baseline", "table", "math")
 NOT_SCORED = "n/a (not scored)"
+APPROXIMATE = ("math",)  # test types scored with an approximation of olmOCR's check
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,7 @@ class Report:
             "by_type": {name: _rate_dict(rate) for name, rate in self.by_type().items()},
             "by_file": {name: _rate_dict(rate) for name, rate in self.by_file().items()},
             "unsupported": self.unsupported(),
+            "approximate_types": [name for name in self.by_type() if name in APPROXIMATE],
         }
         if outcomes:
             data["outcomes"] = [
@@ -118,14 +124,19 @@ class Report:
         by_type, unsupported = self.by_type(), self.unsupported()
         for name in TYPE_ORDER:
             if name in by_type:
-                rows.append(f"| {name} | {by_type[name]} |")
+                rows.append(f"| {type_label(name)} | {by_type[name]} |")
             elif name in unsupported:
-                rows.append(f"| {name} ({unsupported[name]} tests) | {NOT_SCORED} |")
+                rows.append(f"| {type_label(name)} ({unsupported[name]} tests) | {NOT_SCORED} |")
         for name, rate in self.by_file().items():
             rows.append(f"| file {name} | {rate} |")
         rows.append(f"| **overall** (mean over files) | {format_rate(self.overall)} |")
         rows.append(f"| mean over tests | {self.total()} |")
         return "\n".join(rows)
+
+
+def type_label(name: str) -> str:
+    """A test type's name for tables: ``"math (approx.)"`` for approximately scored types."""
+    return f"{name} (approx.)" if name in APPROXIMATE else name
 
 
 def format_rate(value: float | None) -> str:
