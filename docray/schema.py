@@ -46,6 +46,18 @@ class ErrorCode(str, Enum):
     INTERNAL = "internal"
 
 
+class QualityFlag(str, Enum):
+    """Why a page's or document's quality score is low."""
+
+    EMPTY = "empty"  # no text extracted
+    NEEDS_OCR = "needs_ocr"  # routed to OCR, no OCR text
+    GARBLED = "garbled"  # the text layer does not decode to real text
+    LOW_OCR_CONFIDENCE = "low_ocr_confidence"
+    REPETITIVE = "repetitive"
+    SPARSE = "sparse"  # very little text for the page area
+    FAILED = "failed"  # the page or document is in error
+
+
 class DocKind(str, Enum):
     PDF = "pdf"
     IMAGE = "image"
@@ -244,6 +256,14 @@ FIELDS: dict[str, pa.Field] = {
         _col("ocr_lines", pa.list_(OCR_LINE), "OCR text lines (points)"),
         _col("tables", pa.list_(TABLE), "recognised tables as HTML"),
         _col("crops", pa.list_(CROP), "image crops of figures, tables and equations (JPEG)"),
+        # quality signals (the `quality` operator; see operators/quality.py for definitions)
+        _col("ocr_confidence", pa.float32(), "mean OCR confidence of the page's OCR lines, weighted by characters; null without OCR"),
+        _col("repetition", pa.float32(), "share of the page's text in repeated lines or n-grams (0 = none, 1 = all)"),
+        _col("text_density", pa.float32(), "characters of extracted text per square inch of page"),
+        _col("lang", pa.string(), "ISO 639-1 language of the text (py3langid), or null for too little text"),
+        _col("lang_score", pa.float32(), "language identifier's probability for `lang`"),
+        _col("quality_score", pa.float32(), "0..1 usefulness of the extracted text for a corpus (definition in operators/quality.py)"),
+        _col("quality_flags", pa.list_(pa.string()), "reasons the score is low (QualityFlag values)"),
         # document outputs
         _col("markdown", pa.string()),
         _col("content_list", pa.string(), "MinerU content_list.json text"),
