@@ -260,7 +260,7 @@ FIELDS: dict[str, pa.Field] = {
         _col("ocr_confidence", pa.float32(), "mean OCR confidence of the page's OCR lines, weighted by characters; null without OCR"),
         _col("repetition", pa.float32(), "share of the page's text in repeated lines or n-grams (0 = none, 1 = all)"),
         _col("text_density", pa.float32(), "characters of extracted text per square inch of page"),
-        _col("lang", pa.string(), "ISO 639-1 language of the text (py3langid), or null for too little text"),
+        _col("lang", pa.string(), "language of the text as py3langid labels it (ISO 639-1 where one exists, else 639-3), or null for too little text"),
         _col("lang_score", pa.float32(), "language identifier's probability for `lang`"),
         _col("quality_score", pa.float32(), "0..1 usefulness of the extracted text for a corpus (definition in operators/quality.py)"),
         _col("quality_flags", pa.list_(pa.string()), "reasons the score is low (QualityFlag values)"),
@@ -276,7 +276,7 @@ FIELDS: dict[str, pa.Field] = {
 DOCUMENT_COLUMNS = ("doc_id", "source", "name", "mime", "kind", "size_bytes", "bytes", "status", "error", "error_code", "timings")
 
 PAGE_COLUMNS = (
-    "doc_id", "source", "name", "kind", "num_pages", "page_idx", "width", "height", "rotation",
+    "doc_id", "source", "name", "mime", "kind", "size_bytes", "num_pages", "page_idx", "width", "height", "rotation",
     "image", "image_dpi", "route", "route_reason", "num_chars", "garbled_ratio", "image_coverage",
     "spans", "image_boxes", "status", "error", "error_code", "timings",
 )  # fmt: skip

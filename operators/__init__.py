@@ -20,6 +20,7 @@ OPERATORS: dict[str, str] = {
     "crop": "docray.operators.crop:CropOperator",
     "layout": "docray.operators.layout:LayoutOperator",
     "table": "docray.operators.table:TableOperator",
+    "quality": "docray.operators.quality:QualityOperator",
 }
 
 

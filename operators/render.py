@@ -30,7 +30,7 @@ from docray.operators.textlayer.pdf_route import (
 )
 from docray.schema import PAGE_COLUMNS, PAGES, DocKind, ErrorCode, ParseMethod, Status
 
-_IDENTITY = ("doc_id", "source", "name", "kind")
+_IDENTITY = ("doc_id", "source", "name", "mime", "kind", "size_bytes")
 
 
 class RenderConfig(OperatorConfig):
@@ -89,7 +89,7 @@ class RenderOperator(Operator[RenderConfig]):
     produces: ClassVar[Level] = Level.PAGES
     reads: ClassVar[tuple[str, ...]] = ("doc_id", "source", "name", "kind", "bytes")
     writes: ClassVar[tuple[str, ...]] = tuple(c for c in PAGE_COLUMNS if c not in (*_IDENTITY, "status", "error", "error_code", "timings"))
-    drops: ClassVar[tuple[str, ...]] = ("mime", "size_bytes", "bytes")
+    drops: ClassVar[tuple[str, ...]] = ("bytes",)
 
     @classmethod
     def output_schema_for(cls, input_schema: pa.Schema, config: OperatorConfig) -> pa.Schema:

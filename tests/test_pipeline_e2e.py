@@ -87,6 +87,7 @@ def test_fast_local_two_column_article(tmp_path, article):
 
     docs = table(tmp_path / "out", "documents")
     assert len(docs) == 1 and docs[0]["status"] == "ok" and docs[0]["num_pages"] == 3
+    assert (docs[0]["mime"], docs[0]["size_bytes"]) == ("application/pdf", len(article.pdf))
     assert docs[0]["markdown"] == md
     pages = sorted(table(tmp_path / "out", "pages"), key=lambda p: p["page_idx"])
     assert [p["page_idx"] for p in pages] == [0, 1, 2]
@@ -157,13 +158,13 @@ def test_ray_executor_matches_local(tmp_path, corpus):
     assert distributed.stats.pages == local.stats.pages
 
     def key(rows):
-        return {r["source"]: (r["status"], r["error_code"], r["markdown"]) for r in rows}
+        return {r["source"]: (r["status"], r["error_code"], r["markdown"], r["quality_score"]) for r in rows}
 
     assert key(table(tmp_path / "ray", "documents")) == key(table(tmp_path / "local", "documents"))
     assert len(table(tmp_path / "ray", "pages")) == len(table(tmp_path / "local", "pages"))
     md = tmp_path / "ray" / "files" / "article" / "auto" / "article.md"
     assert md.read_text() == (tmp_path / "local" / "files" / "article" / "auto" / "article.md").read_text()
-    assert set(distributed.stats.stage_seconds) == {"ingest", "render", "assemble"}
+    assert set(distributed.stats.stage_seconds) == {"ingest", "render", "assemble", "quality"}
 
 
 def _parquet_corpus(path: Path, article) -> Path:

@@ -36,9 +36,10 @@ class NeedsOcrLines(Operator[NeedsOcrLinesConfig]):
 
 def test_bundled_fast_pipeline_builds_and_ends_in_results():
     plan = build_plan(load_pipeline("fast"))
-    assert [s.name for s in plan.stages] == ["ingest", "render", "assemble"]
+    assert [s.name for s in plan.stages] == ["ingest", "render", "assemble", "quality"]
     assert plan.stage("render").output_schema == PAGES
-    assert plan.stages[-1].output_schema.names == RESULTS.names
+    assert plan.stage("assemble").output_schema.names == RESULTS.names
+    assert plan.stages[-1].output_schema.names == [*RESULTS.names, "lang", "quality_score", "quality_flags"]
     assert plan.parse_method == "auto"
 
 

@@ -59,7 +59,7 @@ class LayoutOptions:
     match_iou: float = 0.5  # a crop or recognised table belongs to the region it overlaps this much
     dehyphenate: bool = True
     figure_text_chars: int = 200  # a "figure" holding this many text-layer characters ...
-    figure_text_cover: float = 0.2  # ... whose lines cover this share of it is read as text
+    figure_text_cover: float = 0.1  # ... whose lines cover this share of it is read as text
 
 
 @dataclass(slots=True)
