@@ -12,7 +12,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install docray with its test extras
+KATEX   = tools/katex/node_modules/.package-lock.json
+
+$(KATEX): tools/katex/package-lock.json  # KaTeX for the math tests; skipped (tests say why) when npm is missing
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tools/katex --no-audit --no-fund; \
+	else echo "npm not found: KaTeX math check unavailable, math tests fall back to the approximate check"; fi
+
+install: $(STAMP) $(KATEX)  ## create .venv, install docray with its test extras, then KaTeX (npm ci)
 
 demo: install  ## parse the bundled sample PDF with the standard pipeline
 	$(VENV)/bin/docray run pipelines/standard.yaml --input samples/sample.pdf --output out/sample

@@ -111,7 +111,8 @@ def timed(run: Callable[[Path], Outputs], pdfs_dir: Path, repeat: int) -> tuple[
 
 
 def table(rows: dict[str, Report], walls: dict[str, list[float]], pdf_count: int) -> str:
-    head = ["system", *map(type_label, TYPE_ORDER), "overall (mean over files)", "mean over tests",
+    method = next(iter(rows.values())).math_method if rows else "approx."
+    head = ["system", *(type_label(t, method) for t in TYPE_ORDER), "overall (mean over files)", "mean over tests",
             f"wall s ({pdf_count} PDFs)"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
     for name, report in rows.items():

@@ -1,4 +1,4 @@
-"""docray's command line: ``docray run`` (pipelines) and ``docray parse`` (MinerU-style)."""
+"""docray's command line: ``docray run`` (pipelines), ``docray parse`` (MinerU-style) and ``docray eval`` (scores)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from docray import __version__
+from docray.evaluation.cli_eval import add_eval_arguments
 
 VLM_BACKENDS = ("vlm-transformers", "vlm-vllm-engine", "vlm-http-client", "vlm-vllm-async-engine")
 
@@ -119,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("pipelines", help="list bundled pipelines")
     lst.set_defaults(func=cmd_pipelines)
+    add_eval_arguments(sub.add_parser("eval", help="score a run's outputs against olmOCR-bench or OmniDocBench"))
     return parser
 
 

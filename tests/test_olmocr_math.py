@@ -11,6 +11,7 @@ pytest.importorskip("rapidfuzz", reason="the eval extra (rapidfuzz, fuzzysearch)
 
 from docray.evaluation.olmocr_bench import MathTest, TestType, load_tests, parse_test, run_test, score  # noqa: E402
 from docray.evaluation.olmocr_math import (  # noqa: E402
+    ApproximateMathChecker,
     check_math,
     extract_formulas,
     latex_tokens,
@@ -25,7 +26,7 @@ STOKES = r"\nabla \times \mathbf{E}=-\frac{\partial \mathbf{B}}{\partial t}"
 
 def passes(content: str, latex: str, **fields) -> bool:
     test = parse_test({"pdf": "d.pdf", "page": 1, "id": "m", "type": "math", "math": latex, **fields})
-    return run_test(test, content).passed
+    return run_test(test, content, ApproximateMathChecker()).passed
 
 
 def test_formulas_are_taken_from_all_four_delimiters_in_order():
@@ -104,7 +105,7 @@ def test_math_rows_parse_and_report_as_approximate(tmp_path):
     assert isinstance(test, MathTest) and test.type == TestType.MATH and not test.ignore_dollar_delimited
     with pytest.raises(ValueError, match="empty math"):
         parse_test({"pdf": "a.pdf", "id": "m", "type": "math", "math": "  "})
-    report: Report = score([test], {"a.pdf": r"Pythagoras: \( a^2 + b^2 = c^2 \)"})
+    report: Report = score([test], {"a.pdf": r"Pythagoras: \( a^2 + b^2 = c^2 \)"}, math_checker=ApproximateMathChecker())
     assert report.by_type()["math"].passed == 1
     assert "| math (approx.) | 100.0% (1/1) |" in report.to_markdown_table()
     assert report.to_dict()["approximate_types"] == ["math"]
@@ -117,7 +118,7 @@ def test_olmocr_reference_outputs_pass_most_math_tests():
     outputs = {}
     for md in folder.glob("*_pg1_repeat1.md"):
         outputs[(re.sub(r"_pg1_repeat1\.md$", ".pdf", md.name), 1)] = md.read_text(encoding="utf-8")
-    report = score(tests, outputs)
+    report = score(tests, outputs, math_checker=ApproximateMathChecker())
     # Measured: 11 of 12. The miss is real: on mathfuncs olmOCR wrote Gauss's law where the page (and the test) has
     # Faraday's; it is right on mathfuncs_colswitch. Without the normalisation only the few verbatim copies pass.
     assert report.total().total == 12

@@ -7,5 +7,10 @@
   protocol of the version that produced the published sample results; GT in ``omnidocbench_gt``, matching in
   ``omnidocbench_match``, normalisation in ``omnidocbench_normalise``, Markdown splitting in ``markdown_parts``.
 
+* :mod:`docray.evaluation.run_outputs`, :mod:`docray.evaluation.run_scores`, :mod:`docray.evaluation.cli_eval`:
+  ``docray eval`` — reading a run's outputs (Parquet, MinerU folders, Markdown files), matching them to ground
+  truth, scoring and tables; :mod:`docray.evaluation.markdown_structure` compares Markdown structure (docling's
+  regression outputs).
+
 The fuzzy matchers need the ``eval`` extra (rapidfuzz, fuzzysearch).
 """

@@ -15,9 +15,12 @@ follows the facts of its public scorer, in our own code:
   that has none: :func:`add_default_baselines` does that, with ``source="baseline"``.
 * ``table``: some Markdown pipe table or HTML table of the output has a cell like ``cell`` whose given neighbours
   (``up``/``down``/``left``/``right``, ``top_heading``/``left_heading``) match; see :mod:`.olmocr_tables`.
-* ``math``: **approximate, not olmOCR's check** (which renders LaTeX with KaTeX in a browser): some ``$..$``,
-  ``$$..$$``, ``\\(..\\)`` or ``\\[..\\]`` formula of the output is within a small edit distance of the ground truth
-  after LaTeX normalisation; see :mod:`.olmocr_math`. Reports label math rates "approximate".
+* ``math``: **not olmOCR's exact check** (which renders LaTeX with KaTeX in a browser and compares symbol positions).
+  When ``node`` and the KaTeX of ``tools/katex`` are installed, formulas are rendered with KaTeX to MathML and compared
+  by rendered structure (:mod:`.katex_math`, reports say "math (KaTeX structure)"); otherwise some ``$..$``,
+  ``$$..$$``, ``\\(..\\)`` or ``\\[..\\]`` formula of the output must be within a small edit distance of the ground
+  truth after LaTeX normalisation (:mod:`.olmocr_math`, "math (approx.)"). :func:`default_math_checker` picks one;
+  :func:`score` takes ``math_checker`` to force either.
 
 Scores: each test passes or fails. A type's rate is its passed share; ``overall`` is, as in olmOCR, the mean over
 JSONL files (``BenchTest.source``) of each file's pass rate; ``mean_over_tests`` is the plain mean. olmOCR scores
@@ -34,9 +37,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Protocol, Union
 
-from docray.evaluation.olmocr_math import check_math
+from docray.evaluation.katex_math import KatexMathChecker, KatexRenderer
+from docray.evaluation.olmocr_math import ApproximateMathChecker
 from docray.evaluation.olmocr_report import Rate, Report, TestOutcome
 from docray.evaluation.olmocr_tables import check_table_cell
 from docray.evaluation.text_match import (
@@ -187,15 +191,32 @@ class TableTest(BenchTest):
         return TestResult(passed, why)
 
 
+class MathChecker(Protocol):
+    """How ``math`` tests are checked: :class:`.KatexMathChecker` or :class:`.ApproximateMathChecker`."""
+
+    method: str  # for report labels: "KaTeX structure" or "approx."
+
+    def prepare(self, pairs: Iterable[tuple[str, str, bool]]) -> None: ...
+
+    def check(self, content: str, latex: str, *, ignore_dollar_delimited: bool = False) -> tuple[bool, str]: ...
+
+
+def default_math_checker() -> MathChecker:
+    """The KaTeX structure check if node and ``tools/katex`` are installed, else the approximate token check."""
+    renderer = KatexRenderer.find()
+    return KatexMathChecker(renderer) if renderer is not None else ApproximateMathChecker()
+
+
 @dataclass(frozen=True, kw_only=True)
 class MathTest(BenchTest):
-    """``math``, APPROXIMATE: a formula of the output close to ``math`` (:func:`.olmocr_math.check_math`)."""
+    """``math``: a formula of the output like ``math``, by ``math_checker`` (:func:`default_math_checker` if None)."""
 
     math: str
     ignore_dollar_delimited: bool = False
 
-    def run(self, markdown: str) -> TestResult:
-        passed, why = check_math(markdown, self.math, ignore_dollar_delimited=self.ignore_dollar_delimited)
+    def run(self, markdown: str, math_checker: MathChecker | None = None) -> TestResult:
+        checker = math_checker or default_math_checker()
+        passed, why = checker.check(markdown, self.math, ignore_dollar_delimited=self.ignore_dollar_delimited)
         return TestResult(passed, why)
 
 
@@ -294,20 +315,32 @@ def output_for(test: BenchTest, outputs: Outputs) -> str | None:
     return page_output if page_output is not None else outputs.get(test.pdf)
 
 
-def run_test(test: BenchTest, markdown: str | None) -> TestResult:
-    """Run one test; a missing output (``None``) fails every test."""
+def run_test(test: BenchTest, markdown: str | None, math_checker: MathChecker | None = None) -> TestResult:
+    """Run one test (``math`` ones with ``math_checker``); a missing output (``None``) fails every test."""
     if markdown is None:
         return TestResult(False, f"no output for {test.pdf} page {test.page}")
+    if isinstance(test, MathTest):
+        return test.run(markdown, math_checker)
     return test.run(markdown)
 
 
-def score(tests: Iterable[BenchTest], outputs: Outputs) -> Report:
-    """Run every test on its output (see :func:`output_for`) and collect the results."""
-    return Report([TestOutcome(test, run_test(test, output_for(test, outputs))) for test in tests])
+def score(tests: Iterable[BenchTest], outputs: Outputs, *, math_checker: MathChecker | None = None) -> Report:
+    """Run every test on its output (see :func:`output_for`) and collect the results.
+
+    ``math`` tests use ``math_checker`` (default: :func:`default_math_checker`), which first renders all their
+    formulas at once; the report's ``math_method`` says which check it was.
+    """
+    tests = list(tests)
+    checker = math_checker or default_math_checker()
+    markdowns = [output_for(test, outputs) for test in tests]
+    checker.prepare((markdown, test.math, test.ignore_dollar_delimited)
+                    for test, markdown in zip(tests, markdowns) if isinstance(test, MathTest) and markdown is not None)
+    outcomes = [TestOutcome(test, run_test(test, markdown, checker)) for test, markdown in zip(tests, markdowns)]
+    return Report(outcomes, math_method=checker.method)
 
 
 __all__ = [
-    "BaselineTest", "BenchTest", "MathTest", "Outputs", "Rate", "Report", "TableTest",
-    "TestOutcome", "TestResult", "TestType", "TextOrderTest", "TextPresenceTest", "add_default_baselines",
+    "BaselineTest", "BenchTest", "MathChecker", "MathTest", "Outputs", "Rate", "Report", "TableTest",
+    "TestOutcome", "TestResult", "TestType", "TextOrderTest", "TextPresenceTest", "add_default_baselines", "default_math_checker",
     "load_tests", "normalise", "output_for", "parse_test", "run_test", "score",
 ]  # fmt: skip

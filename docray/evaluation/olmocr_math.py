@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 DEFAULT_MAX_EDIT_RATIO = 0.05
 _DELIMITERS = (
@@ -199,3 +201,21 @@ def check_math(
             best, closest = distance, formula
     return False, (f"approximate check: closest of {len(formulas)} formulas {closest[:40]!r} is {best} token edits "
                    f"from {latex[:40]!r}, {allowed} allowed")  # fmt: skip
+
+
+APPROXIMATE_METHOD_LABEL = "approx."
+
+
+@dataclass
+class ApproximateMathChecker:
+    """:func:`check_math` as a math checker (the fallback when KaTeX is not installed); ``method`` labels reports."""
+
+    max_edit_ratio: float = DEFAULT_MAX_EDIT_RATIO
+    method: str = APPROXIMATE_METHOD_LABEL
+
+    def prepare(self, pairs: Iterable[tuple[str, str, bool]]) -> None:
+        """Nothing to prepare (the KaTeX checker renders its formulas here)."""
+
+    def check(self, content: str, latex: str, *, ignore_dollar_delimited: bool = False) -> tuple[bool, str]:
+        return check_math(content, latex, ignore_dollar_delimited=ignore_dollar_delimited,
+                          max_edit_ratio=self.max_edit_ratio)  # fmt: skip

@@ -1,7 +1,9 @@
 """Pass rates of scored olmOCR-bench tests: per test type, per JSONL file, overall (see :mod:`.olmocr_bench`).
 
-``math`` rates come from an approximate check (:mod:`.olmocr_math`, not olmOCR's KaTeX rendering) and are labelled
-so: :func:`type_label` gives ``"math (approx.)"``, and :meth:`Report.to_dict` lists them under ``approximate_types``.
+``math`` rates come from an approximation of olmOCR's check (which compares KaTeX-rendered symbol positions in a
+browser): the KaTeX structure check (:mod:`.katex_math`) or the LaTeX token check (:mod:`.olmocr_math`).
+:attr:`Report.math_method` says which; :func:`type_label` gives ``"math (KaTeX structure)"`` or ``"math (approx.)"``,
+and :meth:`Report.to_dict` lists math under ``approximate_types`` either way, with ``math_method``.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class Report:
     """Outcomes of one system's run over a set of tests."""
 
     outcomes: list[TestOutcome]
+    math_method: str = "approx."  # how math tests were checked: "KaTeX structure" or "approx."
 
     def by_type(self) -> dict[str, Rate]:
         """Pass rate of each scored test type present in the outcomes, in olmOCR's type order."""
@@ -109,6 +112,7 @@ class Report:
             "by_file": {name: _rate_dict(rate) for name, rate in self.by_file().items()},
             "unsupported": self.unsupported(),
             "approximate_types": [name for name in self.by_type() if name in APPROXIMATE],
+            "math_method": self.math_method,
         }
         if outcomes:
             data["outcomes"] = [
@@ -124,9 +128,9 @@ class Report:
         by_type, unsupported = self.by_type(), self.unsupported()
         for name in TYPE_ORDER:
             if name in by_type:
-                rows.append(f"| {type_label(name)} | {by_type[name]} |")
+                rows.append(f"| {type_label(name, self.math_method)} | {by_type[name]} |")
             elif name in unsupported:
-                rows.append(f"| {type_label(name)} ({unsupported[name]} tests) | {NOT_SCORED} |")
+                rows.append(f"| {type_label(name, self.math_method)} ({unsupported[name]} tests) | {NOT_SCORED} |")
         for name, rate in self.by_file().items():
             rows.append(f"| file {name} | {rate} |")
         rows.append(f"| **overall** (mean over files) | {format_rate(self.overall)} |")
@@ -134,9 +138,9 @@ class Report:
         return "\n".join(rows)
 
 
-def type_label(name: str) -> str:
-    """A test type's name for tables: ``"math (approx.)"`` for approximately scored types."""
-    return f"{name} (approx.)" if name in APPROXIMATE else name
+def type_label(name: str, math_method: str = "approx.") -> str:
+    """A test type's name for tables: ``"math (approx.)"`` / ``"math (KaTeX structure)"`` (``math_method``)."""
+    return f"{name} ({math_method})" if name in APPROXIMATE else name
 
 
 def format_rate(value: float | None) -> str:
