@@ -28,7 +28,6 @@ import statistics
 import sys
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 
 from docray.evaluation.markdown_structure import compare
@@ -40,7 +39,7 @@ from docray.evaluation.run_scores import (
     score_run,
 )
 from docray.pipelines.executors import LocalExecutor
-from docray.pipelines.runner import run_pipeline
+from docray.pipelines.runner import package_version, run_pipeline
 from docray.pipelines.spec import load_pipeline
 
 PEER_PYMUPDF = "pymupdf4llm (default, layout model)"
@@ -172,12 +171,6 @@ def docling_set(root: Path, pipelines: list[str], work: Path) -> dict:
     }
 
 
-def version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -201,7 +194,7 @@ def main() -> int:
         print(f"\n## {name}\n\n{result['table']}")
     payload = {
         "pipelines": args.pipelines,
-        "versions": {d: version(d) for d in ("docray", "pypdfium2", "onnxruntime", "pymupdf", "rapidfuzz")},
+        "versions": {d: package_version(d) for d in ("docray", "pypdfium2", "onnxruntime", "pymupdf", "rapidfuzz")},
         "sets": results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

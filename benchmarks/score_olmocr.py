@@ -30,7 +30,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -38,7 +37,7 @@ import pyarrow.parquet as pq
 from docray.evaluation.olmocr_bench import Outputs, Report, add_default_baselines, load_tests, score
 from docray.evaluation.olmocr_report import NOT_SCORED, TYPE_ORDER, format_rate, type_label
 from docray.pipelines.executors import LocalExecutor
-from docray.pipelines.runner import run_pipeline
+from docray.pipelines.runner import package_version, run_pipeline
 from docray.pipelines.spec import load_pipeline
 
 SAMPLE = "olmocr_bench_sample"
@@ -125,12 +124,6 @@ def table(rows: dict[str, Report], walls: dict[str, list[float]], pdf_count: int
     return "\n".join(lines)
 
 
-def version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -171,7 +164,7 @@ def main() -> int:
         "tests": len(tests),
         "repeat": args.repeat,
         "versions": {
-            d: version(d) for d in ("docray", "pypdfium2", "pymupdf", "pymupdf4llm", "rapidfuzz", "fuzzysearch")
+            d: package_version(d) for d in ("docray", "pypdfium2", "pymupdf", "pymupdf4llm", "rapidfuzz", "fuzzysearch")
         },
         "systems": {
             name: {

@@ -84,13 +84,22 @@ def run_pipeline(
     return report
 
 
-def versions() -> dict[str, str]:
+def package_version(dist: str) -> str | None:
+    """The installed version of a distribution, or None."""
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+RUN_PACKAGES = ("ray", "pypdfium2", "pyarrow", "pydantic", "fsspec", "onnxruntime", "rapid_layout",
+                "rapidocr_onnxruntime", "rapid_table", "py3langid")  # fmt: skip
+
+
+def versions(dists: tuple[str, ...] = RUN_PACKAGES) -> dict[str, str]:
+    """docray's, Python's and the named distributions' versions (those installed)."""
     found = {"docray": __version__, "python": platform.python_version()}
-    for dist in ("ray", "pypdfium2", "pyarrow", "pydantic", "fsspec"):
-        try:
-            found[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            pass
+    found.update({d: v for d in dists if (v := package_version(d)) is not None})
     return found
 
 
