@@ -93,7 +93,7 @@ def olmocr_set(root: Path, pipelines: list[str], work: Path) -> dict:
     scores = [score_run(run, gt, label=name) for name, (run, _) in systems.items()]
     evaluation = Evaluation(gt, scores)
     return {"ground_truth": gt.describe(), "table": evaluation.to_markdown(),
-            "systems": {s.label: {**s.to_dict(), "run": systems[s.label][1]} for s in scores}}  # fmt: skip
+            "systems": {s.label: {**s.to_dict(explanations=False), "run": systems[s.label][1]} for s in scores}}  # fmt: skip
 
 
 def omnidocbench_set(root: Path, pipelines: list[str], work: Path) -> dict:
@@ -104,7 +104,7 @@ def omnidocbench_set(root: Path, pipelines: list[str], work: Path) -> dict:
     scores = [score_run(run, gt, label=name) for name, (run, _) in systems.items()]
     evaluation = Evaluation(gt, scores)
     return {"ground_truth": gt.describe(), "table": evaluation.to_markdown(),
-            "systems": {s.label: {**s.to_dict(), "run": systems[s.label][1]} for s in scores}}  # fmt: skip
+            "systems": {s.label: {**s.to_dict(explanations=False), "run": systems[s.label][1]} for s in scores}}  # fmt: skip
 
 
 def docling_documents(root: Path) -> list[tuple[Path, Path]]:

@@ -168,7 +168,7 @@ def main() -> int:
         },
         "systems": {
             name: {
-                **report.to_dict(),
+                **report.to_dict(explanations=False),  # explanations quote the documents' text: stderr only
                 "wall_seconds": round(statistics.median(walls[name]), 3) if name in walls else None,
                 "wall_seconds_all": [round(w, 3) for w in walls.get(name, [])],
             }

@@ -102,7 +102,8 @@ class Report:
     def failures(self) -> list[TestOutcome]:
         return [o for o in self.outcomes if o.status == "fail"]
 
-    def to_dict(self, *, outcomes: bool = True) -> dict[str, Any]:
+    def to_dict(self, *, outcomes: bool = True, explanations: bool = True) -> dict[str, Any]:
+        """Scores as plain data; ``explanations=False`` leaves out the per-test messages (they quote document text)."""
         data: dict[str, Any] = {
             "overall": self.overall,
             "mean_over_tests": self.mean_over_tests,
@@ -117,7 +118,8 @@ class Report:
         if outcomes:
             data["outcomes"] = [
                 {"id": o.test.id, "pdf": o.test.pdf, "page": o.test.page, "type": o.test.type.value,
-                 "source": o.test.source, "status": o.status, "explanation": o.result.explanation}
+                 "source": o.test.source, "status": o.status,
+                 **({"explanation": o.result.explanation} if explanations else {})}
                 for o in self.outcomes
             ]  # fmt: skip
         return data

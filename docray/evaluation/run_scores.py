@@ -154,13 +154,13 @@ class RunScore:
             return {key: data[key] for key in ("overall", "mean_over_tests", "scored", "passed", "by_type", "by_file")}
         return self.report.summary()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, explanations: bool = True) -> dict[str, Any]:
         data = {
             "label": self.label or self.run.label, "path": self.run.path, "layout": self.run.layout,
             "pipeline": self.run.pipeline, "documents": len(self.run.documents), "match": self.match.to_dict(),
         }  # fmt: skip
         if self.kind == OLMOCR:
-            data["scores"] = self.report.to_dict()
+            data["scores"] = self.report.to_dict(explanations=explanations)
         else:
             data["scores"] = {"summary": self.report.summary(), "per_page": self.report.per_page()}
         return data
