@@ -52,11 +52,11 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol, Sequence
 
+from docray.operators.textlayer.extract import garbled_counts
 from docray.schema import QualityFlag
 
 POINTS_PER_INCH = 72.0
@@ -68,7 +68,6 @@ _TOKEN = re.compile(rf"[{_CJK}]|\d+(?:[.,:/-]\d+)*|(?:(?![{_CJK}])[^\W_])+")
 _IMAGE_LINK = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _TAG = re.compile(r"<[^>]{0,200}>")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+", re.M)
-_CID = re.compile(r"\(cid:\d+\)")
 
 
 class LanguageIdentifier(Protocol):
@@ -145,11 +144,8 @@ def tokens(text: str) -> list[str]:
 
 def garbled_share(text: str) -> float:
     """Share of the characters that are U+FFFD, control, private-use or ``(cid:NN)`` placeholders."""
-    placeholders = sum(len(m) for m in _CID.findall(text))
-    rest = _CID.sub("", text)
-    bad = sum(1 for c in rest if c == "\ufffd" or (not c.isspace() and unicodedata.category(c) in ("Co", "Cc")))
-    total = placeholders + count_chars(rest)
-    return (placeholders + bad) / total if total else 0.0
+    total, bad = garbled_counts(text)
+    return bad / total if total else 0.0
 
 
 # ---------------------------------------------------------------------------- signals

@@ -49,6 +49,7 @@ from docray.operators.textlayer.pdf_route import route_page
 
 __all__ = [
     "extract_spans",
+    "garbled_counts",
     "page_spans",
     "text_quality",
     "open_pdf",
@@ -213,6 +214,20 @@ def _close(run: _Run | None, spans: list[Span], frame: PageFrame) -> None:
     return None
 
 
+def garbled_counts(text: str) -> tuple[int, int]:
+    """``(characters, garbled characters)`` of a text, as :func:`text_quality` defines them."""
+    cid_chars = sum(len(m) for m in _CID.findall(text))
+    rest = _CID.sub("", text) if cid_chars else text
+    total = garbled = cid_chars
+    for char in rest:
+        if char.isspace():
+            continue
+        total += 1
+        if char == REPLACEMENT or unicodedata.category(char) in ("Co", "Cc"):
+            garbled += 1
+    return total, garbled
+
+
 def text_quality(spans: list[Span]) -> tuple[int, float]:
     """``(num_chars, garbled_ratio)`` of a page's spans.
 
@@ -224,16 +239,7 @@ def text_quality(spans: list[Span]) -> tuple[int, float]:
     """
     total = garbled = 0
     for span in spans:
-        text = span.text
-        cid_chars = sum(len(m) for m in _CID.findall(text))
-        if cid_chars:
-            garbled += cid_chars
-            total += cid_chars
-            text = _CID.sub("", text)
-        for char in text:
-            if char.isspace():
-                continue
-            total += 1
-            if char == REPLACEMENT or unicodedata.category(char) in ("Co", "Cc"):
-                garbled += 1
+        chars, bad = garbled_counts(span.text)
+        total += chars
+        garbled += bad
     return total, (garbled / total if total else 0.0)
