@@ -1,4 +1,8 @@
-"""Ray cluster launcher / KubeRay manifests and job submission (the corpus-scale issue fills this package).
+"""docray on a Ray cluster.
 
-Today ``docray run --address ray://HOST:10001`` (or ``auto``) connects the Ray executor to a running cluster.
+* ``docray submit`` — :mod:`docray.cluster.submit` (command line, entrypoint), :mod:`docray.cluster.jobs` (Ray's
+  Job Submission SDK: submit, wait), :mod:`docray.cluster.runtime_env` (how docray and a local pipeline file
+  travel with the job).
+* ``launcher.yaml`` (Ray cluster launcher, AWS), ``rayjob.yaml`` (KubeRay RayJob) and ``Dockerfile`` (the image
+  the RayJob runs) in this folder.
 """

@@ -24,7 +24,11 @@ def _execute(spec, inputs: list[str], output: str, args: argparse.Namespace) -> 
     from docray.operators.ingest import expand_inputs
     from docray.pipelines.runner import format_summary, make_executor, run_pipeline
 
-    expanded = expand_inputs(inputs)
+    try:
+        expanded = expand_inputs(inputs)
+    except ValueError as exc:  # an unknown URL scheme, a malformed manifest
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     for warning in getattr(expanded, "warnings", []) or []:
         print(f"warning: {warning}", file=sys.stderr)
     total = len(expanded.files)
@@ -32,7 +36,10 @@ def _execute(spec, inputs: list[str], output: str, args: argparse.Namespace) -> 
     executor = make_executor(
         args.executor, address=args.address, progress=_progress_printer(total), progress_bars=not args.no_progress
     )
-    report = run_pipeline(spec, expanded, output, executor=executor)
+    report = run_pipeline(
+        spec, expanded, output, executor=executor,
+        shard_size=args.shard_size, retry_errors=args.retry_errors, fresh=args.fresh,
+    )  # fmt: skip
     print(format_summary(report))
     return 0 if report.complete else 1
 
@@ -86,10 +93,32 @@ def cmd_pipelines(args: argparse.Namespace) -> int:
 
 
 def _add_executor_options(p: argparse.ArgumentParser) -> None:
+    from docray.pipelines.runner import DEFAULT_SHARD_SIZE
+
     p.add_argument("--executor", choices=("ray", "local"), default="ray", help="Ray Data (default) or in-process")
     p.add_argument("--address", default=None, help="Ray address to connect to (default: start an embedded local Ray)")
     p.add_argument("--set", action="append", metavar="STAGE.KEY=VALUE", help="override a stage config value (YAML)")
     p.add_argument("--no-progress", action="store_true", help="hide Ray Data progress bars")
+    p.add_argument(
+        "--shard-size", type=int, default=DEFAULT_SHARD_SIZE,
+        help=f"documents per shard, run and committed as one (default {DEFAULT_SHARD_SIZE}); bounds memory and lost work",
+    )  # fmt: skip
+    p.add_argument("--retry-errors", action="store_true", help="resume: run documents whose earlier row is an error again")
+    p.add_argument("--fresh", action="store_true", help="delete the output's tables and run state first instead of resuming")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import json
+
+    from docray.pipelines.status import collect_status, format_status
+
+    try:
+        info = collect_status(args.output)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(info, indent=2) if args.json else format_status(info))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,6 +146,17 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("--parquet", action="store_true", help="also write documents/pages Parquet")
     _add_executor_options(parse)
     parse.set_defaults(func=cmd_parse)
+
+    from docray.cluster.submit import add_submit_arguments, cmd_submit
+
+    submit = sub.add_parser("submit", help="run a pipeline as a Ray job on a cluster (Ray's Job Submission SDK)")
+    add_submit_arguments(submit)
+    submit.set_defaults(func=cmd_submit)
+
+    status = sub.add_parser("status", help="progress of a running or finished run, from its output")
+    status.add_argument("output", help="the run's output directory or URL")
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    status.set_defaults(func=cmd_status)
 
     lst = sub.add_parser("pipelines", help="list bundled pipelines")
     lst.set_defaults(func=cmd_pipelines)

@@ -41,6 +41,8 @@ class ErrorCode(str, Enum):
     TOO_MANY_PAGES = "too_many_pages"
     EMPTY_PAGE_RANGE = "empty_page_range"  # the requested page range selects no page of the document
     RENDER_FAILED = "render_failed"
+    RENDER_TIMEOUT = "render_timeout"  # opening or rendering a page-range segment took longer than render.timeout_s
+    RENDER_CRASHED = "render_crashed"  # the isolated render process died (e.g. a segfault in pdfium)
     NEEDS_OCR = "needs_ocr"  # pages routed to OCR, and no stage of the pipeline produced their text
     ASSEMBLE_FAILED = "assemble_failed"
     INTERNAL = "internal"

@@ -16,11 +16,13 @@ a weight is resolved, never at import time.
 
 from __future__ import annotations
 
-import json
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Any
+
+from docray.userconfig import config_file, load_config
+
+__all__ = ["MODELS_DIR", "WHEEL", "WeightNotFoundError", "config_file", "load_config", "models_dir", "resolve"]
 
 WHEEL = "wheel:"
 MODELS_DIR = "models-dir:"
@@ -28,24 +30,6 @@ MODELS_DIR = "models-dir:"
 
 class WeightNotFoundError(FileNotFoundError):
     """A model's weights are not installed or not in the models directory; the message says how to fix it."""
-
-
-def config_file() -> Path | None:
-    candidates = [os.environ.get("DOCRAY_CONFIG"), "docray.json", str(Path.home() / ".config" / "docray" / "config.json")]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    return None
-
-
-def load_config() -> dict[str, Any]:
-    path = config_file()
-    if path is None:
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"docray config {path} is not valid JSON: {exc}") from exc
 
 
 def models_dir(explicit: str | Path | None = None, group: str = "pipeline") -> Path | None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 from typing import Any, ClassVar, Literal
 
-import fsspec
 import pyarrow as pa
 from pydantic import Field
 
@@ -37,6 +36,7 @@ from docray.operators.ingest_inputs import (
     unique_names,
 )
 from docray.schema import DOCUMENT_COLUMNS, DOCUMENTS, DocKind, ErrorCode, Status
+from docray.storage import url_to_fs
 
 __all__ = [
     "PARQUET_SUFFIX",
@@ -140,7 +140,7 @@ def read_document(source: str, storage_options: dict[str, Any] | None, max_bytes
     Raises :class:`DocrayError` with ``not_found``, ``too_large`` or ``read_failed``.
     """
     try:
-        fs, path = fsspec.core.url_to_fs(source, **(storage_options or {}))
+        fs, path = url_to_fs(source, storage_options)
     except (ImportError, ValueError) as exc:
         raise DocrayError(ErrorCode.READ_FAILED, f"cannot open {source}: {exc}") from exc
     try:

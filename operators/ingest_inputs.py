@@ -1,26 +1,27 @@
-"""Driver-side input expansion: paths, directories, globs, URLs and Parquet files to source rows.
+"""Driver-side input expansion: paths, directories, globs, URLs, manifests and Parquet files to source rows.
 
 :func:`expand_inputs` turns what a user names on the command line into rows of the *sources*
 table (``source``, ``name``, ``bytes``) plus a list of Parquet inputs whose rows carry document
 bytes; :func:`sources_from_parquet` maps a batch of such a Parquet input to the same columns.
-Local sources are absolute POSIX paths; other filesystems keep their protocol
-(``memory:///dir/a.pdf``, ``s3://bucket/a.pdf``).  Both are valid fsspec URLs.
+Manifests (lists of document URIs: ``.jsonl``, ``.csv``, ``.txt``, Parquet without bytes) are
+read here, see :mod:`docray.operators.ingest_manifest`.  Local sources are absolute POSIX paths;
+other filesystems keep their protocol (``memory:///dir/a.pdf``, ``s3://bucket/a.pdf``).  Both are
+valid fsspec URLs; every filesystem comes from :func:`docray.storage.url_to_fs`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import fsspec
 import pyarrow as pa
-from fsspec.implementations.local import LocalFileSystem
 
+from docray.operators.ingest_manifest import is_text_manifest, parquet_manifest_column, read_manifest, resolve_uri
 from docray.schema import schema_of
+from docray.storage import full_uri, url_to_fs
 
 SUPPORTED_SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
 PARQUET_SUFFIX = ".parquet"
@@ -44,43 +45,79 @@ class ExpandedInputs:
 
 
 def expand_inputs(inputs: list[str], *, storage_options: dict[str, Any] | None = None) -> ExpandedInputs:
-    """Expand input paths/URLs/globs/directories into sources rows and Parquet URIs.
+    """Expand input paths/URLs/globs/directories/manifests into sources rows and Parquet URIs.
 
     Directories are searched recursively for supported documents (hidden files skipped); a
     directory holding only ``.parquet`` files is a Parquet input.  A named path that does not exist
-    still becomes a row, so it is reported as ``not_found`` downstream.  Raises ``ValueError`` for
-    a URL whose filesystem is unknown or not installed.
+    still becomes a row, so it is reported as ``not_found`` downstream; so does every manifest
+    entry, unchecked.  A manifest's ``name`` values name their documents; other documents are
+    named by their stems (made unique).  Raises ``ValueError`` for a URL whose filesystem is
+    unknown or not installed, and for an unreadable or malformed manifest.
     """
-    options = storage_options or {}
-    docs: dict[str, None] = {}
+    docs: dict[str, str | None] = {}  # source -> the name a manifest gave it
     parquet: dict[str, None] = {}
     warnings: list[str] = []
     for given in inputs:
         try:
-            fs, path = fsspec.core.url_to_fs(given, **options)
-        except (ImportError, ValueError) as exc:
+            fs, path = url_to_fs(given, storage_options)
+        except ValueError as exc:
             raise ValueError(f"cannot open input {given!r}: {exc}") from exc
-        found_docs, found_parquet = _expand_one(given, fs, path, warnings)
-        docs.update((_uri(fs, p), None) for p in found_docs)
-        parquet.update((_uri(fs, p), None) for p in found_parquet)
+        found_docs, found_parquet, manifests = _expand_one(given, fs, path, warnings)
+        for p in found_docs:
+            docs.setdefault(full_uri(fs, p), None)
+        if found_parquet and _is_parquet_manifest(given, fs, found_parquet[0]):
+            manifests, found_parquet = manifests + found_parquet, []
+        for p in manifests:
+            _add_manifest(fs, p, docs, warnings)
+        parquet.update((full_uri(fs, p), None) for p in found_parquet)
     sources = sorted(docs)
-    names = unique_names(sources)
+    names = unique_names(sources, [safe_name(docs[s]) if docs[s] else stem_of(s) for s in sources])
     files = [{"source": s, "name": n, "bytes": None} for s, n in zip(sources, names)]
     return ExpandedInputs(files=files, parquet=sorted(parquet), warnings=warnings)
 
 
-def _expand_one(given: str, fs: Any, path: str, warnings: list[str]) -> tuple[list[str], list[str]]:
+def _expand_one(given: str, fs: Any, path: str, warnings: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """Documents, Parquet files and text manifests named by one input."""
     if _has_magic(path):
-        return _expand_glob(given, fs, path, warnings)
+        return *_expand_glob(given, fs, path, warnings), []
     try:
         info = fs.info(path)
     except FileNotFoundError:
-        return [path], []  # accounted for: becomes a not_found row
+        return [path], [], []  # accounted for: becomes a not_found row
     if info.get("type") == "directory":
-        return _expand_dir(given, fs, path, warnings)
+        return *_expand_dir(given, fs, path, warnings), []
     if path.lower().endswith(PARQUET_SUFFIX):
-        return [], [path]
-    return [path], []  # named explicitly: kept whatever its suffix; ingest sniffs the content
+        return [], [path], []
+    if is_text_manifest(path):
+        return [], [], [path]
+    return [path], [], []  # named explicitly: kept whatever its suffix; ingest sniffs the content
+
+
+def _is_parquet_manifest(given: str, fs: Any, path: str) -> bool:
+    """Whether the Parquet files of one input list URIs (the first file's schema decides)."""
+    try:
+        return parquet_manifest_column(fs, path) is not None
+    except Exception as exc:  # not Parquet, truncated, unreadable: say so before any work starts
+        raise ValueError(f"{given}: cannot read the Parquet schema of {path}: {type(exc).__name__}: {exc}") from exc
+
+
+def _add_manifest(fs: Any, path: str, docs: dict[str, str | None], warnings: list[str]) -> None:
+    where = full_uri(fs, path)
+    entries, empty = read_manifest(fs, path, where)
+    base = full_uri(fs, path.rsplit("/", 1)[0]) if "/" in path else full_uri(fs, ".")
+    duplicates = 0
+    for entry in entries:
+        source = resolve_uri(entry.uri, base)
+        if source in docs:
+            duplicates += 1
+            continue
+        docs[source] = entry.name
+    if duplicates:
+        warnings.append(f"{where}: skipped {duplicates} duplicate entr{'y' if duplicates == 1 else 'ies'}")
+    if empty:
+        warnings.append(f"{where}: skipped {empty} row(s) without a URI")
+    if not entries:
+        warnings.append(f"{where}: manifest lists no documents")
 
 
 def _expand_glob(given: str, fs: Any, pattern: str, warnings: list[str]) -> tuple[list[str], list[str]]:
@@ -193,12 +230,6 @@ def unique_names(sources: list[str], names: list[str] | None = None) -> list[str
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _uri(fs: Any, path: str) -> str:
-    if isinstance(fs, LocalFileSystem):
-        return os.path.normpath(path)
-    return fs.unstrip_protocol(path)
 
 
 def _has_magic(path: str) -> bool:

@@ -6,31 +6,40 @@ layer grouped into spans and its route (text layer or OCR) decided.  Image docum
 page per frame, routed to OCR.  A document that cannot be opened (or arrived in error) becomes a
 single error row with ``page_idx = -1``; a page that fails becomes its own error row
 (``RENDER_FAILED``) while the other pages go on.
+
+pdfium runs in a child process per batch (``timeout_s``; :mod:`docray.operators.isolation`): a
+document that makes no progress for ``timeout_s`` seconds, or crashes the child, costs that
+document (``RENDER_TIMEOUT`` / ``RENDER_CRASHED``), not the worker.  Calling the operator yields
+tables of at most ``segment_pages`` rows, so a long document's page images are never all in
+memory at once (Ray Data ``map_batches`` accepts a generator).
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Callable, ClassVar, Iterator, Literal
 
 import pyarrow as pa
 from pydantic import Field, model_validator
 
 from docray.config import OperatorConfig
-from docray.operators.base import DocrayError, Level, Operator, Row, error_fields
-from docray.operators.textlayer.pdf_pages import (
-    PageRequest,
-    image_page_fields,
-    pdf_page_fields,
+from docray.operators.base import Level, Operator, Row, _rows_of, is_error, to_table
+from docray.operators.isolation import direct_map, isolated_map
+from docray.operators.render_segments import (
+    IDENTITY_COLUMNS,
+    RenderJob,
+    document_rows,
+    document_segments,
+    page_row,
+    timed,
 )
+from docray.operators.textlayer.pdf_pages import PageRequest
 from docray.operators.textlayer.pdf_route import (
     DEFAULT_MAX_GARBLED_RATIO,
     DEFAULT_MIN_CHARS,
     DEFAULT_SCAN_COVERAGE,
     DEFAULT_SCAN_MAX_CHARS,
 )
-from docray.schema import PAGE_COLUMNS, PAGES, DocKind, ErrorCode, ParseMethod, Status
-
-_IDENTITY = ("doc_id", "source", "name", "mime", "kind", "size_bytes")
+from docray.schema import PAGE_COLUMNS, PAGES, DocKind, ParseMethod, Status
 
 
 class RenderConfig(OperatorConfig):
@@ -72,6 +81,16 @@ class RenderConfig(OperatorConfig):
     scan_max_chars: int = Field(
         DEFAULT_SCAN_MAX_CHARS, ge=0, description="auto: a scan-like page with fewer characters is OCRed (image_only)"
     )
+    timeout_s: float | None = Field(
+        120.0,
+        gt=0,
+        description="render in a child process and give up on a document when opening it or rendering one segment "
+        "of segment_pages pages takes longer (render_timeout; a crash of the child is render_crashed); "
+        "None renders in the worker process, unprotected",
+    )
+    segment_pages: int = Field(
+        64, ge=1, description="pages per emitted table (and per message from the child), bounding memory on long documents"
+    )
 
     @model_validator(mode="after")
     def _page_range(self) -> RenderConfig:
@@ -88,7 +107,7 @@ class RenderOperator(Operator[RenderConfig]):
     consumes: ClassVar[Level] = Level.DOCUMENTS
     produces: ClassVar[Level] = Level.PAGES
     reads: ClassVar[tuple[str, ...]] = ("doc_id", "source", "name", "kind", "bytes")
-    writes: ClassVar[tuple[str, ...]] = tuple(c for c in PAGE_COLUMNS if c not in (*_IDENTITY, "status", "error", "error_code", "timings"))
+    writes: ClassVar[tuple[str, ...]] = tuple(c for c in PAGE_COLUMNS if c not in (*IDENTITY_COLUMNS, "status", "error", "error_code", "timings"))
     drops: ClassVar[tuple[str, ...]] = ("bytes",)
 
     @classmethod
@@ -119,34 +138,69 @@ class RenderOperator(Operator[RenderConfig]):
             route_thresholds=thresholds,
         )
 
-    def process_row(self, row: Row) -> list[Row]:
+    # ---------------------------------------------------------------- entry points
+    def __call__(self, batch: pa.Table) -> Iterator[pa.Table]:  # type: ignore[override]
+        """Tables of at most ``segment_pages`` page rows, in document and page order (at least one table)."""
+        self.ensure_setup()
+        size = self.config.segment_pages
+        pending: list[Row] = []
+        emitted = False
+        for rows in self.iter_page_rows(*_documents(batch)):
+            pending.extend(rows)
+            while len(pending) >= size:
+                yield to_table(pending[:size], self.output_schema)
+                del pending[:size]
+                emitted = True
+        if pending or not emitted:
+            yield to_table(pending, self.output_schema)
+
+    def render_table(self, batch: pa.Table) -> pa.Table:
+        """All the page rows of ``batch`` in one table (tests and small jobs; unbounded memory)."""
+        self.ensure_setup()
+        rows = [row for segment in self.iter_page_rows(*_documents(batch)) for row in segment]
+        return to_table(rows, self.output_schema)
+
+    def process_rows(self, rows: list[Row]) -> list[Row]:
+        return [r for out in self.iter_page_rows(rows, lambda i: rows[i].get("bytes")) for r in out]
+
+    def iter_page_rows(self, docs: list[Row], data_of: Callable[[int], Any]) -> Iterator[list[Row]]:
+        """Page rows of each document, a segment at a time; ``data_of(i)``: the bytes of ``docs[i]``."""
+        request = self.page_request()
+        todo = [i for i, doc in enumerate(docs) if not is_error(doc)]
+        jobs = (
+            RenderJob(docs[i].get("kind") or DocKind.PDF.value, _as_bytes(data_of(i)), request, self.config.segment_pages)
+            for i in todo
+        )
+        if self.config.timeout_s is None:
+            events = direct_map(document_segments, jobs)
+        else:
+            events = isolated_map(document_segments, jobs, timeout_s=self.config.timeout_s)
         try:
-            data = row.get("bytes")
-            if not data:
-                raise DocrayError(ErrorCode.EMPTY_FILE, "the document has no bytes")
-            kind = row.get("kind") or DocKind.PDF.value
-            if kind == DocKind.PDF.value:
-                pages = pdf_page_fields(bytes(data), self.page_request())
-            elif kind == DocKind.IMAGE.value:
-                pages = image_page_fields(bytes(data), self.page_request())
-            else:
-                raise DocrayError(ErrorCode.UNSUPPORTED_FORMAT, f"render cannot read documents of kind {kind!r}")
-        except Exception as exc:  # the document fails as one page row, never as a document row
-            return [self._document_error_row(row, error_fields(self.name, exc))]
-        # earlier stages' timings ride on the first page only, so summing a document's pages counts them once
-        return [self._page_row(row, page, carry_timings=(i == 0)) for i, page in enumerate(pages)]
+            stream = timed(events)
+            for doc in docs:
+                if is_error(doc):
+                    yield self.process_error_row(doc)
+                else:
+                    yield from document_rows(doc, stream, request, self.config.timeout_s)
+        finally:
+            events.close()  # ends the child now rather than when the generator is collected
 
     def process_error_row(self, row: Row) -> list[Row]:
         """A document already in error: one page row (``page_idx = -1``) that carries its error."""
         outcome = {"status": row.get("status") or Status.ERROR.value, "error": row.get("error"), "error_code": row.get("error_code")}
-        return [self._document_error_row(row, outcome)]
+        return [page_row(row, {"page_idx": -1, **outcome})]
 
-    def _page_row(self, doc_row: Row, page: dict[str, Any], carry_timings: bool = True) -> Row:
-        out: Row = {c: None for c in PAGE_COLUMNS}
-        out.update({c: doc_row.get(c) for c in _IDENTITY})
-        out["timings"] = dict(doc_row.get("timings") or ()) if carry_timings else {}
-        out.update(page)
-        return out
 
-    def _document_error_row(self, doc_row: Row, outcome: Row) -> Row:
-        return self._page_row(doc_row, {"page_idx": -1, **outcome})
+def _documents(batch: Any) -> tuple[list[Row], Callable[[int], Any]]:
+    """The batch's document rows without their bytes, and a function reading one row's bytes."""
+    if isinstance(batch, pa.Table):
+        if "bytes" not in batch.column_names:
+            return batch.to_pylist(), lambda i: None
+        column = batch.column("bytes")
+        return batch.drop_columns(["bytes"]).to_pylist(), lambda i: column[i].as_py()
+    rows = _rows_of(batch)
+    return rows, lambda i: rows[i].get("bytes")
+
+
+def _as_bytes(data: Any) -> bytes | None:
+    return bytes(data) if data else None

@@ -20,12 +20,19 @@ from docray.operators.ingest import ExpandedInputs, sources_from_parquet
 from docray.pipelines.outputs import ResultWriter, WriteStats
 from docray.pipelines.plan import SOURCES_SCHEMA, Plan
 from docray.pipelines.ray_adapter import map_batches_kwargs, map_kwargs
+from docray.storage import pyarrow_filesystem, url_to_fs
 
 Progress = Callable[[int, dict[str, Any]], None]
+DEFAULT_ROWS_PER_WRITE = 64  # documents per Parquet part: bounds the number of files on big runs
 
 
 class Executor(Protocol):
-    def execute(self, plan: Plan, inputs: ExpandedInputs, writer: ResultWriter) -> WriteStats: ...
+    def execute(
+        self, plan: Plan, inputs: ExpandedInputs, writer: ResultWriter, skip_sources: set[str] | None = None
+    ) -> WriteStats:
+        """Run ``plan`` over ``inputs`` and write the results; Parquet-input rows whose source is in
+        ``skip_sources`` (documents an earlier run wrote) are not run."""
+        ...
 
 
 def _ingest_options(plan: Plan) -> dict[str, Any]:
@@ -42,36 +49,60 @@ def _ingest_options(plan: Plan) -> dict[str, Any]:
 class LocalExecutor:
     """Runs each input document through all stages in this process."""
 
-    def __init__(self, progress: Progress | None = None, parquet_batch_rows: int = 64):
+    def __init__(self, progress: Progress | None = None, parquet_batch_rows: int = 64, rows_per_write: int = DEFAULT_ROWS_PER_WRITE):
         self.progress = progress
         self.parquet_batch_rows = parquet_batch_rows
+        self.rows_per_write = rows_per_write  # documents per Parquet part (and lost at most when killed)
 
-    def _sources(self, plan: Plan, inputs: ExpandedInputs) -> Iterator[pa.Table]:
+    def _sources(self, plan: Plan, inputs: ExpandedInputs, skip: set[str]) -> Iterator[pa.Table]:
         for row in inputs.files:
             yield pa.Table.from_pylist([row], schema=SOURCES_SCHEMA)
         options = _ingest_options(plan)
         for uri in inputs.parquet:
-            for path in _parquet_files(uri):
-                for batch in pq.ParquetFile(path).iter_batches(batch_size=self.parquet_batch_rows):
-                    table = sources_from_parquet(pa.Table.from_batches([batch]), uri=path, **options)
+            for path in parquet_files(uri):
+                for batch in pq.ParquetFile(path, filesystem=pyarrow_filesystem(path)).iter_batches(batch_size=self.parquet_batch_rows):
+                    table = drop_done(sources_from_parquet(pa.Table.from_batches([batch]), uri=path, **options), skip)
                     for i in range(table.num_rows):
                         yield table.slice(i, 1)
 
-    def execute(self, plan: Plan, inputs: ExpandedInputs, writer: ResultWriter) -> WriteStats:
+    def execute(
+        self, plan: Plan, inputs: ExpandedInputs, writer: ResultWriter, skip_sources: set[str] | None = None
+    ) -> WriteStats:
         operators = [stage.instantiate() for stage in plan.stages]
         stats = WriteStats()
-        for done, source in enumerate(self._sources(plan, inputs), start=1):
+        pending: list[pa.Table] = []  # results not yet written: one Parquet part per rows_per_write documents
+        for done, source in enumerate(self._sources(plan, inputs, skip_sources or set()), start=1):
             table = source
             for op in operators:
                 if isinstance(op, GroupOperator):
                     table = _apply_grouped(op, table)
                 else:
-                    table = op(table)
-            written = writer.write(table)
-            stats.merge(written)
+                    table = _collect(op(table))
+            pending.append(table)
+            if sum(t.num_rows for t in pending) >= self.rows_per_write:
+                stats.merge(writer.write(pa.concat_tables(pending, promote_options="permissive")))
+                pending = []
             if self.progress:
-                self.progress(done, written.to_dict())
+                self.progress(done, WriteStats.of(table).to_dict())
+        if pending:
+            stats.merge(writer.write(pa.concat_tables(pending, promote_options="permissive")))
         return stats
+
+
+def drop_done(sources: pa.Table, skip: set[str] | frozenset[str]) -> pa.Table:
+    """Sources rows not already written by an earlier run (resume of Parquet inputs)."""
+    if not skip or sources.num_rows == 0:
+        return sources
+    keep = [s not in skip for s in sources.column("source").to_pylist()]
+    return sources.filter(pa.array(keep, pa.bool_()))
+
+
+def _collect(result: pa.Table | Iterable[pa.Table]) -> pa.Table:
+    """An operator's output: one table, or the tables a generator yields (e.g. render's page-range segments)."""
+    if isinstance(result, pa.Table):
+        return result
+    tables = list(result)
+    return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
 
 
 def _apply_grouped(op: GroupOperator, table: pa.Table) -> pa.Table:
@@ -83,10 +114,8 @@ def _apply_grouped(op: GroupOperator, table: pa.Table) -> pa.Table:
     return pa.concat_tables(parts) if parts else table.slice(0, 0)
 
 
-def _parquet_files(uri: str) -> list[str]:
-    import fsspec
-
-    fs, path = fsspec.core.url_to_fs(uri)
+def parquet_files(uri: str) -> list[str]:
+    fs, path = url_to_fs(uri)
     if fs.isdir(path):
         found = sorted(p for p in fs.find(path) if p.endswith(".parquet"))
     else:
@@ -96,6 +125,12 @@ def _parquet_files(uri: str) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- ray
+
+
+def _drop_done_ref(sources: pa.Table, *, skip: Any) -> pa.Table:
+    import ray
+
+    return drop_done(sources, ray.get(skip) if isinstance(skip, ray.ObjectRef) else skip)
 
 
 def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
@@ -122,17 +157,22 @@ def _result_datasink_class():
     class ResultDatasink(Datasink):
         """Ray Data sink writing RESULTS blocks with :class:`ResultWriter`; collects :class:`WriteStats`."""
 
-        def __init__(self, writer: ResultWriter):
+        def __init__(self, writer: ResultWriter, rows_per_write: int | None = None):
             self.writer = writer
             self.stats = WriteStats()
+            self.rows_per_write = rows_per_write
+
+        @property
+        def min_rows_per_write(self) -> int | None:
+            return self.rows_per_write
 
         def write(self, blocks: Iterable[Any], ctx: Any) -> WriteStats:
             tables = [BlockAccessor.for_block(b).to_arrow() for b in blocks]
             tables = [t for t in tables if t.num_rows]
             if not tables:
                 return WriteStats()
-            part = f"{ctx.task_idx:05d}-{os.urandom(4).hex()}"
-            return self.writer.write(pa.concat_tables(tables, promote_options="permissive"), part=part)
+            # the part is named by its documents, so a retried write task overwrites its own file
+            return self.writer.write(pa.concat_tables(tables, promote_options="permissive"))
 
         def on_write_complete(self, write_result: Any) -> None:
             for stats in write_result.write_returns:
@@ -150,6 +190,7 @@ class RayExecutor:
         num_cpus: int | None = None,
         progress_bars: bool = True,
         shuffle_strategy: str = "sort_shuffle_pull_based",
+        rows_per_write: int | None = DEFAULT_ROWS_PER_WRITE,
     ):
         self.address = address
         self.num_cpus = num_cpus
@@ -157,6 +198,8 @@ class RayExecutor:
         # Grouping pages by document is a shuffle; on small runs the sort shuffle measured 2.3 s where
         # Ray's default hash shuffle took 9.7 s (21 PDFs, 2 cores; benchmarks/README.md).
         self.shuffle_strategy = shuffle_strategy
+        self.rows_per_write = rows_per_write  # documents per Parquet part (fewer, larger files on big runs)
+        self.last_dataset_stats: str | None = None  # Ray Data's execution stats of the last execute()
 
     def shuffle_partitions(self, inputs: ExpandedInputs) -> int:
         """Hash partitions for grouping pages by document: enough to keep every CPU busy, not Ray's 200."""
@@ -166,7 +209,7 @@ class RayExecutor:
         wanted = 4 * cpus if inputs.parquet else min(len(inputs.files), 4 * cpus)
         return max(1, wanted)
 
-    def dataset(self, plan: Plan, inputs: ExpandedInputs):
+    def dataset(self, plan: Plan, inputs: ExpandedInputs, skip_sources: set[str] | None = None):
         import ray
 
         parts = []
@@ -178,8 +221,12 @@ class RayExecutor:
             parts.append(ray.data.from_arrow(blocks))
         for uri in inputs.parquet:
             options = _ingest_options(plan)
-            read = ray.data.read_parquet(uri)
-            parts.append(read.map_batches(sources_from_parquet, batch_format="pyarrow", fn_kwargs={"uri": uri, **options}))
+            read = ray.data.read_parquet(uri, filesystem=pyarrow_filesystem(uri))
+            sources = read.map_batches(sources_from_parquet, batch_format="pyarrow", fn_kwargs={"uri": uri, **options})
+            if skip_sources:
+                skip = ray.put(frozenset(skip_sources))  # one copy in the object store, not one per task
+                sources = sources.map_batches(_drop_done_ref, batch_format="pyarrow", fn_kwargs={"skip": skip})
+            parts.append(sources)
         ds = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
         for stage in plan.stages:
             if issubclass(stage.operator, GroupOperator):
@@ -193,7 +240,9 @@ class RayExecutor:
                 ds = ds.map_batches(kwargs.pop("fn"), **kwargs)
         return ds
 
-    def execute(self, plan: Plan, inputs: ExpandedInputs, writer: ResultWriter) -> WriteStats:
+    def execute(
+        self, plan: Plan, inputs: ExpandedInputs, writer: ResultWriter, skip_sources: set[str] | None = None
+    ) -> WriteStats:
         from ray.data import DataContext
         from ray.data.context import ShuffleStrategy
 
@@ -203,6 +252,8 @@ class RayExecutor:
         ctx = DataContext.get_current()
         ctx.enable_progress_bars = self.progress_bars
         ctx.shuffle_strategy = ShuffleStrategy(self.shuffle_strategy)
-        sink = _result_datasink_class()(writer)
-        self.dataset(plan, inputs).write_datasink(sink)
+        sink = _result_datasink_class()(writer, self.rows_per_write)
+        ds = self.dataset(plan, inputs, skip_sources)
+        ds.write_datasink(sink)
+        self.last_dataset_stats = ds.stats()
         return sink.stats

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,8 +23,15 @@ import pyarrow.parquet as pq
 from docray.formats.debug_pdf import layout_pdf, span_pdf
 from docray.pipelines.spec import OutputSpec
 from docray.schema import DocKind, Status
+from docray.storage import url_to_fs, write_atomic
 
 DOCUMENT_TABLE_DROPS = ("pages", "middle_json", "model_json", "images")
+PAGES_TABLE = "pages"
+DOCUMENTS_TABLE = "documents"  # always written: its parts are the commit record that resume reads
+SHARD_PREFIX = "shard="  # Parquet parts live in hive-style shard partitions: documents/shard=<id>/part-<hash>.parquet
+DEFAULT_SHARD = "0"
+STATE_DIR = "_docray"  # run state: progress, shard markers, Ray Data stats
+HIDDEN_DOCUMENTS_DIR = f"{STATE_DIR}/documents"  # documents parts when the documents table is not an output
 MAX_LISTED_ERRORS = 50
 PARQUET_SOURCE_MARK = "#sha256="  # in the source of a document read from a Parquet input's bytes
 log = logging.getLogger(__name__)
@@ -108,39 +114,60 @@ class WriteStats:
 class ResultWriter:
     """Writes RESULTS batches under ``output``: ``documents/``, ``pages/`` Parquet and per-document files."""
 
-    def __init__(self, output: str, spec: OutputSpec, method: str, storage_options: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        output: str,
+        spec: OutputSpec,
+        method: str,
+        storage_options: dict[str, Any] | None = None,
+        shard: str = DEFAULT_SHARD,
+    ):
         self.output = output.rstrip("/")
         self.spec = spec
         self.method = spec.method_dir or method
         self.storage_options = storage_options or {}
+        self.shard = shard
+        # the documents parts are the commit record resume reads; kept out of sight when the table is not asked for
+        self.documents_dir = DOCUMENTS_TABLE if DOCUMENTS_TABLE in spec.tables else HIDDEN_DOCUMENTS_DIR
 
-    def _fs(self) -> tuple[fsspec.AbstractFileSystem, str]:
-        return fsspec.core.url_to_fs(self.output, **self.storage_options)
+    def for_shard(self, shard: str) -> ResultWriter:
+        """The same writer, writing its Parquet parts under ``shard=<shard>/``."""
+        return ResultWriter(self.output, self.spec, self.method, self.storage_options, shard=shard)
+
+    def filesystem(self) -> tuple[fsspec.AbstractFileSystem, str]:
+        """The output's filesystem and root path."""
+        return url_to_fs(self.output, self.storage_options)
 
     def write(self, results: pa.Table, part: str | None = None) -> WriteStats:
         if results.num_rows == 0:
             return WriteStats()
-        fs, root = self._fs()
-        part = part or uuid.uuid4().hex[:12]
-        if "documents" in self.spec.tables:
-            docs = results.drop_columns([c for c in DOCUMENT_TABLE_DROPS if c in results.column_names])
-            self._write_parquet(fs, f"{root}/documents/part-{part}.parquet", docs)
-        if "pages" in self.spec.tables:
-            pages = pages_table(results)
-            if pages.num_rows:
-                self._write_parquet(fs, f"{root}/pages/part-{part}.parquet", pages)
+        fs, root = self.filesystem()
+        part = part or part_name(results.column("source").to_pylist())
         stats = WriteStats.of(results)
+        # Order matters for resume: per-document files first, then pages, then the documents part, which is the
+        # commit record of its documents (each Parquet file appears whole or not at all).
         if self.spec.files:
             columns = [c for c in FILE_COLUMNS if c in results.column_names]
             for row in results.select(columns).to_pylist():
                 self._write_files(fs, root, row, stats)
+        if PAGES_TABLE in self.spec.tables:
+            pages = pages_table(results)
+            if pages.num_rows:
+                self._write_parquet(fs, self.part_path(root, PAGES_TABLE, part), pages)
+        docs = results.drop_columns([c for c in DOCUMENT_TABLE_DROPS if c in results.column_names])
+        self._write_parquet(fs, self.part_path(root, self.documents_dir, part), docs)
         return stats
+
+    def part_path(self, root: str, table: str, part: str) -> str:
+        return f"{root}/{table}/{self.shard_dir(self.shard)}/part-{part}.parquet"
+
+    @staticmethod
+    def shard_dir(shard: str) -> str:
+        return f"{SHARD_PREFIX}{shard}"
 
     @staticmethod
     def _write_parquet(fs: fsspec.AbstractFileSystem, path: str, table: pa.Table) -> None:
-        fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-        with fs.open(path, "wb") as handle:
-            pq.write_table(table, handle, compression="zstd")
+        write_atomic(fs, path, parquet_bytes(table))
 
     def document_dir(self, root: str, name: str) -> str:
         base = f"{root}/{self.spec.files_dir}" if self.spec.files_dir else root
@@ -226,7 +253,7 @@ def read_original_pdf(row: dict[str, Any], storage_options: dict[str, Any]) -> b
     if PARQUET_SOURCE_MARK in source:
         raise SkipFile(f"{source} names a Parquet row, not a readable file")
     try:
-        fs, path = fsspec.core.url_to_fs(source, **storage_options)
+        fs, path = url_to_fs(source, storage_options)
         data = fs.cat_file(path)
     except Exception as exc:
         raise SkipFile(f"cannot read {source}: {type(exc).__name__}: {exc}") from None
@@ -285,6 +312,18 @@ def pages_table(results: pa.Table) -> pa.Table:
     pages = results.column("pages").combine_chunks()
     flat = pc.list_flatten(pages)
     return pa.Table.from_struct_array(flat)
+
+
+def part_name(sources: list[str]) -> str:
+    """A part's file name from the documents it holds: a retried write of the same block overwrites, never adds."""
+    digest = hashlib.sha256("\n".join(sorted(sources)).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:20]
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue().to_pybytes()
 
 
 def _pretty(text: str | None) -> str:

@@ -3,32 +3,54 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 import platform
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from typing import Any
 
-import fsspec
-
+import docray
 from docray import __version__
 from docray.operators.ingest import ExpandedInputs, expand_inputs
-from docray.pipelines.executors import Executor, LocalExecutor, Progress, RayExecutor
-from docray.pipelines.outputs import ResultWriter, WriteStats
+from docray.pipelines.executors import Executor, LocalExecutor, Progress, RayExecutor, parquet_files
+from docray.pipelines.outputs import (
+    DOCUMENTS_TABLE,
+    MAX_LISTED_ERRORS,
+    PAGES_TABLE,
+    STATE_DIR,
+    ResultWriter,
+    WriteStats,
+)
 from docray.pipelines.plan import Plan, build_plan
-from docray.pipelines.spec import PipelineSpec
+from docray.pipelines.progress import RunProgress, RunState, StateStore, fingerprint
+from docray.pipelines.resume import OutputState
+from docray.pipelines.spec import PipelineError, PipelineSpec
 from docray.schema import Status
+from docray.storage import url_to_fs, write_atomic
+
+log = logging.getLogger(__name__)
+
+
+DEFAULT_SHARD_SIZE = 1000  # documents per shard: bounds what one shuffle holds, and the work lost to a kill
 
 
 @dataclass
 class RunReport:
     pipeline: str
-    inputs: int  # input documents found (files; Parquet rows are counted as written)
-    stats: WriteStats
+    inputs: int  # input documents found (files; -1 when Parquet inputs are counted as they are read)
+    stats: WriteStats  # what this invocation wrote
     wall_seconds: float
     output: str
+    already_done: int = 0  # inputs an earlier run on this output had written: skipped
+    shards: int = 0
+    output_documents: int = 0  # documents rows in the output after this run (all invocations)
+    output_status: dict[str, int] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)  # input sources with no documents row (must stay empty)
+    duplicates_removed: int = 0
 
     @property
     def pages_per_second(self) -> float:
@@ -36,8 +58,10 @@ class RunReport:
 
     @property
     def complete(self) -> bool:
-        """Every input yielded exactly one documents row (Parquet inputs cannot be counted up front)."""
-        return self.stats.documents == self.inputs if self.inputs >= 0 else True
+        """Every input has exactly one documents row in the output (Parquet inputs: none duplicated)."""
+        if self.missing:
+            return False
+        return self.output_documents == self.inputs if self.inputs >= 0 else True
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +70,16 @@ class RunReport:
             "wall_seconds": round(self.wall_seconds, 3),
             "pages_per_second": round(self.pages_per_second, 3),
             **self.stats.to_dict(),
+            "already_done": self.already_done,
+            "shards": self.shards,
+            "output": {
+                "documents": self.output_documents,
+                "status": self.output_status,
+                "missing": self.missing[:MAX_LISTED_ERRORS],
+                "missing_count": len(self.missing),
+                "duplicates_removed": self.duplicates_removed,
+                "complete": self.complete,
+            },
         }
 
 
@@ -64,24 +98,146 @@ def run_pipeline(
     *,
     executor: Executor | None = None,
     storage_options: dict[str, Any] | None = None,
+    shard_size: int = DEFAULT_SHARD_SIZE,
+    retry_errors: bool = False,
+    fresh: bool = False,
 ) -> RunReport:
+    """Run ``spec`` over ``inputs`` into ``output``, shard by shard, resuming what the output already holds.
+
+    Documents already in the output are skipped (``retry_errors``: error rows run again; ``fresh``: the
+    output's tables and state are deleted first).  Each shard of at most ``shard_size`` documents runs as
+    one executor pass and is then committed: its documents are checked present exactly once and a marker
+    is written under ``_docray/shards/``.  Raises :class:`PipelineError` when the output was made by a
+    different pipeline.
+    """
     plan = build_plan(spec)
     expanded = inputs if isinstance(inputs, ExpandedInputs) else expand_inputs(list(inputs), storage_options=storage_options)
     writer = ResultWriter(output, spec.output, plan.parse_method, storage_options=storage_options)
     executor = executor or RayExecutor()
+    store = StateStore(writer)
+    if fresh:
+        clear_output(writer)
+    check_same_pipeline(store, plan, writer)
+    state = OutputState.scan(writer)
+    duplicates = state.deduplicate()
+    if retry_errors:
+        state.remove_errors()
+    done = state.done()
+    pending = [row for row in expanded.files if row["source"] not in done]
+    run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + os.urandom(2).hex()
+    shards = plan_shards(pending, expanded.parquet, shard_size, run_id)
+    progress = RunProgress(run_id=run_id, pipeline=spec.name, inputs=len(expanded.files) if not expanded.parquet else -1,
+                        already_done=len(expanded.files) - len(pending), shards_total=len(shards))  # fmt: skip
+    store.write_pipeline(plan)
+    store.write_progress(progress)
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
-    stats = executor.execute(plan, expanded, writer)
+    stats = WriteStats()
+    try:
+        for shard in shards:
+            shard_stats = run_shard(executor, plan, shard, writer, store, skip=done)
+            stats.merge(shard_stats)
+            progress.shards_done += 1
+            progress.documents, progress.pages = stats.documents, stats.pages
+            progress.status = dict(stats.by_status)
+            store.write_progress(progress)
+    except BaseException as exc:
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        progress.state = (RunState.INTERRUPTED if interrupted else RunState.FAILED).value
+        progress.error = f"{type(exc).__name__}: {exc}"
+        store.write_progress(progress)
+        raise
     wall = time.perf_counter() - t0
+    final = OutputState.scan(writer)
+    duplicates += final.deduplicate()
+    present = final.sources()
     report = RunReport(
         pipeline=spec.name,
-        inputs=len(expanded.files) if not expanded.parquet else -1,
+        inputs=progress.inputs,
         stats=stats,
         wall_seconds=wall,
         output=output,
+        already_done=progress.already_done,
+        shards=len(shards),
+        output_documents=final.documents,
+        output_status=final.counts(),
+        missing=[row["source"] for row in expanded.files if row["source"] not in present],
+        duplicates_removed=duplicates,
     )
+    progress.state = RunState.FINISHED.value
+    store.write_progress(progress)
     write_manifest(output, plan, report, started, storage_options)
     return report
+
+
+@dataclass
+class Shard:
+    """Part of a run that is executed and committed as one: file sources, or one Parquet input file."""
+
+    id: str
+    inputs: ExpandedInputs
+    expected: list[str] | None  # the sources it must write (None: a Parquet input, known once read)
+
+
+def plan_shards(files: list[dict[str, Any]], parquet: list[str], shard_size: int, run_id: str) -> list[Shard]:
+    """Split pending file sources into shards of ``shard_size``; each Parquet input file is one shard."""
+    if shard_size < 1:
+        raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+    shards = []
+    for start in range(0, len(files), shard_size):
+        chunk = files[start : start + shard_size]
+        shards.append(Shard(f"{run_id}-{len(shards):05d}", ExpandedInputs(files=chunk), [r["source"] for r in chunk]))
+    for uri in parquet:
+        for path in parquet_files(uri):
+            shards.append(Shard(f"{run_id}-{len(shards):05d}", ExpandedInputs(parquet=[path]), None))
+    return shards
+
+
+def run_shard(executor: Executor, plan: Plan, shard: Shard, writer: ResultWriter, store: StateStore, skip: set[str]) -> WriteStats:
+    """Execute one shard, then commit it: deduplicate its parts, check every expected source, write its marker."""
+    t0 = time.perf_counter()
+    stats = executor.execute(plan, shard.inputs, writer.for_shard(shard.id), skip_sources=skip if shard.expected is None else None)
+    wall = time.perf_counter() - t0
+    written = OutputState.scan(writer, shard=shard.id)
+    duplicates = written.deduplicate()
+    present = written.sources()
+    missing = [s for s in shard.expected if s not in present] if shard.expected is not None else []
+    if missing:
+        log.error("shard %s: %d documents have no row: %s", shard.id, len(missing), missing[:5])
+    store.write_shard(shard.id, {
+        "shard": shard.id,
+        "expected": len(shard.expected) if shard.expected is not None else None,
+        "documents": written.documents,
+        "status": written.counts(),
+        "missing": missing[:MAX_LISTED_ERRORS],
+        "duplicates_removed": duplicates,
+        "pages": stats.pages,
+        "wall_seconds": round(wall, 3),
+        "stage_seconds": {k: round(v, 3) for k, v in sorted(stats.stage_seconds.items())},
+        "dataset_stats": getattr(executor, "last_dataset_stats", None),
+        "committed": datetime.now(timezone.utc).isoformat(),
+    })  # fmt: skip
+    return stats
+
+
+def clear_output(writer: ResultWriter) -> None:
+    """Delete what a previous run left: the Parquet tables and run state (``--fresh``); files are overwritten."""
+    fs, root = writer.filesystem()
+    for folder in (DOCUMENTS_TABLE, PAGES_TABLE, STATE_DIR):
+        if fs.exists(f"{root}/{folder}"):
+            fs.rm(f"{root}/{folder}", recursive=True)
+
+
+def check_same_pipeline(store: StateStore, plan: Plan, writer: ResultWriter) -> None:
+    """Refuse to resume into an output that a different pipeline wrote (mixed outputs)."""
+    previous = store.read_pipeline()
+    if previous is None or previous.get("fingerprint") == fingerprint(plan):
+        return
+    raise PipelineError(
+        f"{writer.output} holds the output of a different pipeline ({previous.get('pipeline', {}).get('name')!r}, "
+        f"fingerprint {previous.get('fingerprint')} != {fingerprint(plan)}); to resume, run the same pipeline "
+        "and settings; or write to another output, or pass --fresh to delete its tables and start over"
+    )
 
 
 def package_version(dist: str) -> str | None:
@@ -104,7 +260,7 @@ def versions(dists: tuple[str, ...] = RUN_PACKAGES) -> dict[str, str]:
 
 
 def write_manifest(output: str, plan: Plan, report: RunReport, started: datetime, storage_options: dict[str, Any] | None) -> None:
-    fs, root = fsspec.core.url_to_fs(output.rstrip("/"), **(storage_options or {}))
+    fs, root = url_to_fs(output.rstrip("/"), storage_options)
     fs.makedirs(root, exist_ok=True)
     manifest = {
         "started": started.isoformat(),
@@ -114,9 +270,30 @@ def write_manifest(output: str, plan: Plan, report: RunReport, started: datetime
         "pipeline": plan.spec.model_dump(mode="json"),
         "stages": {s.name: s.config.model_dump(mode="json") for s in plan.stages},
         "report": report.to_dict(),
+        "throughput": throughput(report),
+        "docray_module": docray.__file__,  # which docray ran (a cluster job's shipped copy or an install)
+        "shard_markers": f"{STATE_DIR}/shards/",  # per shard: counts, timings, Ray Data stats
     }
-    with fs.open(f"{root}/run.json", "w") as handle:
-        json.dump(manifest, handle, indent=2)
+    write_atomic(fs, f"{root}/run.json", json.dumps(manifest, indent=2))
+
+
+def throughput(report: RunReport) -> dict[str, Any]:
+    """Documents and pages per second of the run, and per stage: worker seconds, ms per page, pages per worker-second."""
+    s = report.stats
+    stages = {
+        stage: {
+            "worker_seconds": round(sec, 3),
+            "ms_per_page": round(1000 * sec / s.pages, 2) if s.pages else None,
+            "pages_per_worker_second": round(s.pages / sec, 2) if sec > 0 else None,
+        }
+        for stage, sec in sorted(s.stage_seconds.items())
+    }
+    wall = report.wall_seconds
+    return {
+        "documents_per_second": round(s.documents / wall, 3) if wall > 0 else None,
+        "pages_per_second": round(report.pages_per_second, 3),
+        "stages": stages,
+    }
 
 
 def format_summary(report: RunReport) -> str:
@@ -127,8 +304,15 @@ def format_summary(report: RunReport) -> str:
         f"(ok {status['ok']}, partial {status['partial']}, error {status['error']}), "
         f"{s.pages} pages ({s.pages_failed} failed) in {report.wall_seconds:.1f} s = {report.pages_per_second:.2f} pages/s",
     ]
-    if report.inputs >= 0 and s.documents != report.inputs:
-        lines.append(f"WARNING: {report.inputs} inputs but {s.documents} documents rows")
+    if report.already_done:
+        lines.append(f"resumed: {report.already_done} documents were already in the output and were skipped")
+    check = f"{report.output_documents} documents rows in the output"
+    if report.inputs >= 0:
+        check = f"{report.inputs} inputs -> {check}"
+    check += f", {len(report.missing)} missing, {report.duplicates_removed} duplicates removed"
+    lines.append(("exactly-once check: " if report.complete else "WARNING: incomplete: ") + check)
+    for source in report.missing[:10]:
+        lines.append(f"  missing: {source}")
     total = sum(s.stage_seconds.values()) or 1.0
     if s.stage_seconds:
         lines.append("time per stage (summed over workers): " + ", ".join(

@@ -33,7 +33,7 @@ def page_row(report) -> dict:
         "status": "ok", "error": None, "error_code": None, "timings": {},
     }  # fmt: skip
     render = RenderOperator({"op": "render", "dpi": DPI}, output_schema=PAGES)
-    rows = render(pa.Table.from_pylist([doc], schema=DOCUMENTS)).to_pylist()
+    rows = render.render_table(pa.Table.from_pylist([doc], schema=DOCUMENTS)).to_pylist()
     assert len(rows) == 1 and rows[0]["status"] == "ok" and rows[0]["image"]
     return rows[0]
 

@@ -93,7 +93,9 @@ def test_missing_paths_still_become_rows(tmp_path: Path) -> None:
 
 
 def test_explicit_file_is_kept_whatever_its_suffix(tree: Path) -> None:
-    assert [f["name"] for f in expand_inputs([str(tree / "notes.txt")]).files] == ["notes"]
+    # .txt/.csv/.jsonl files are manifests (tests/test_manifests.py); any other suffix is a document
+    (tree / "notes.rtf").write_text("not a document")
+    assert [f["name"] for f in expand_inputs([str(tree / "notes.rtf")]).files] == ["notes"]
 
 
 def test_duplicate_stems_get_a_source_hash(tree: Path) -> None:

@@ -210,9 +210,9 @@ def test_ray_executor_reads_parquet_input(tmp_path, article):
 def test_parse_lang_reaches_the_ocr_stage_and_unknown_languages_fail_clearly(tmp_path, article, capsys):
     pdf = tmp_path / "paper.pdf"
     pdf.write_bytes(article.pdf)
-    args = ["parse", str(pdf), "-o", str(tmp_path / "o"), "-s", "0", "-e", "0", "--executor", "local"]
-    assert main(args + ["-l", "en"]) == 0
+    args = [str(pdf), "-s", "0", "-e", "0", "--executor", "local"]
+    assert main(["parse", *args, "-o", str(tmp_path / "o"), "-l", "en"]) == 0
     run = json.loads((tmp_path / "o" / "run.json").read_text())
     assert run["stages"]["ocr"]["lang"] == "en"
-    assert main(args + ["-l", "klingon"]) == 2
+    assert main(["parse", *args, "-o", str(tmp_path / "o2"), "-l", "klingon"]) == 2
     assert "klingon" in capsys.readouterr().err

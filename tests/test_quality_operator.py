@@ -12,7 +12,7 @@ from test_extract_quality import OPAQUE_TYPE3, _raw_pdf
 from docray.operators.base import GroupOperator
 from docray.operators.ingest import expand_inputs
 from docray.operators.quality import PAGE_QUALITY_COLUMNS, QualityOperator
-from docray.pipelines.executors import LocalExecutor, _apply_grouped
+from docray.pipelines.executors import LocalExecutor, _apply_grouped, _collect
 from docray.pipelines.plan import SOURCES_SCHEMA, build_plan
 from docray.pipelines.runner import run_pipeline
 from docray.pipelines.spec import apply_overrides, load_pipeline
@@ -41,7 +41,7 @@ def fast_results(paths: list[str], overrides: tuple[str, ...] = ()) -> tuple[pa.
     for row in expand_inputs(paths).files:
         table = pa.Table.from_pylist([row], schema=SOURCES_SCHEMA)
         for op in operators:
-            table = _apply_grouped(op, table) if isinstance(op, GroupOperator) else op(table)
+            table = _apply_grouped(op, table) if isinstance(op, GroupOperator) else _collect(op(table))
         parts.append(table)
     return pa.concat_tables(parts), last.instantiate()
 

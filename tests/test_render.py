@@ -61,9 +61,9 @@ def _make_doc_row(data: bytes, name: str, kind: str = "pdf", **overrides) -> dic
 
 def _run(rows: list[dict], **config) -> list[dict]:
     operator = RenderOperator({"op": "render", **config}, output_schema=PAGES)
-    table = operator(pa.Table.from_pylist(rows, schema=docray.schema.DOCUMENTS))
-    assert table.schema.equals(PAGES)
-    return table.to_pylist()
+    tables = list(operator(pa.Table.from_pylist(rows, schema=docray.schema.DOCUMENTS)))  # one per page-range segment
+    assert tables and all(table.schema.equals(PAGES) for table in tables)
+    return pa.concat_tables(tables).to_pylist()
 
 
 def _by_name(rows: list[dict]) -> dict[str, list[dict]]:
@@ -73,7 +73,8 @@ def _by_name(rows: list[dict]) -> dict[str, list[dict]]:
     return grouped
 
 
-def test_documents_table_becomes_pages_table_with_one_error_row_per_bad_document():
+@pytest.mark.parametrize("timeout_s", [120, None], ids=["isolated", "in_process"])
+def test_documents_table_becomes_pages_table_with_one_error_row_per_bad_document(timeout_s):
     good = _three_page_pdf()
     missing = _make_doc_row(b"", "missing", bytes=None, status="error", error="ingest: no such file", error_code="not_found")
     rows = _run(
@@ -85,6 +86,7 @@ def test_documents_table_becomes_pages_table_with_one_error_row_per_bad_document
             _make_doc_row(_png(dpi=(144, 144)), "photo", kind="image"),
         ],
         dpi=72,
+        timeout_s=timeout_s,
     )
     pages = _by_name(rows)
     assert set(pages) == {"good", "locked", "cut", "missing", "photo"}

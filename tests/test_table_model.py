@@ -61,7 +61,7 @@ def page_row() -> dict:
         "doc_id": "t", "source": "mem://t.pdf", "name": "t", "kind": "pdf", "bytes": data, "mime": "application/pdf",
         "size_bytes": len(data), "status": "ok", "error": None, "error_code": None, "timings": {},
     }  # fmt: skip
-    rows = RenderOperator({"op": "render", "dpi": 144, "method": "txt"})(pa.Table.from_pylist([document])).to_pylist()
+    rows = RenderOperator({"op": "render", "dpi": 144, "method": "txt"}).render_table(pa.Table.from_pylist([document])).to_pylist()
     assert len(rows) == 1 and rows[0]["status"] == "ok"
     return rows[0]
 

@@ -1,13 +1,14 @@
 """A document's bytes to its page-row fields: the pure work of the ``render`` operator.
 
-:func:`pdf_page_fields` and :func:`image_page_fields` return, per selected page, a dict of the
-page columns of :data:`docray.schema.PAGES` other than the document's identity columns.
+:func:`iter_pdf_page_fields` (streaming), :func:`pdf_page_fields` and :func:`image_page_fields` give,
+per selected page, a dict of the page columns of :data:`docray.schema.PAGES` other than the
+document's identity columns.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Iterator, Literal
 
 import pypdfium2 as pdfium
 
@@ -60,15 +61,20 @@ class PageRequest:
 
 
 def pdf_page_fields(data: bytes, request: PageRequest) -> list[PageFields]:
-    """One entry per selected page of a PDF; a page that fails is an error entry (RENDER_FAILED).
+    """:func:`iter_pdf_page_fields` as a list."""
+    return list(iter_pdf_page_fields(data, request))
 
-    Raises :class:`DocrayError` when the document itself cannot be used (see :func:`open_pdf`,
-    :meth:`PageRequest.page_range`).
+
+def iter_pdf_page_fields(data: bytes, request: PageRequest) -> Iterator[PageFields]:
+    """One entry per selected page of a PDF, in page order, computed as they are asked for.
+
+    A page that fails is an error entry (RENDER_FAILED).  Raises :class:`DocrayError` on the first
+    ``next()`` when the document itself cannot be used (see :func:`open_pdf`,
+    :meth:`PageRequest.page_range`).  The document stays open until the iterator is exhausted or closed.
     """
     document = open_pdf(data, request.password)
     try:
         num_pages = len(document)
-        out = []
         for page_idx in request.page_range(num_pages):
             try:
                 fields = _pdf_page(document, page_idx, request)
@@ -77,8 +83,7 @@ def pdf_page_fields(data: bytes, request: PageRequest) -> list[PageFields]:
                 failure["error"] = f"render: page {page_idx}: {failure['error'].removeprefix('render: ')}"
                 failure["error_code"] = ErrorCode.RENDER_FAILED.value
                 fields = failure
-            out.append({"num_pages": num_pages, "page_idx": page_idx, **fields})
-        return out
+            yield {"num_pages": num_pages, "page_idx": page_idx, **fields}
     finally:
         document.close()
 
