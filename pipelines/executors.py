@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import sys
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
 import pyarrow as pa
@@ -19,9 +21,10 @@ from docray.operators.base import GroupOperator
 from docray.operators.ingest import ExpandedInputs, sources_from_parquet
 from docray.pipelines.outputs import ResultWriter, WriteStats
 from docray.pipelines.plan import SOURCES_SCHEMA, Plan
-from docray.pipelines.ray_adapter import map_batches_kwargs, map_kwargs
+from docray.pipelines.ray_adapter import map_batches_kwargs, map_kwargs, starved_stages
 from docray.storage import pyarrow_filesystem, url_to_fs
 
+log = logging.getLogger(__name__)
 Progress = Callable[[int, dict[str, Any]], None]
 DEFAULT_ROWS_PER_WRITE = 64  # documents per Parquet part: bounds the number of files on big runs
 
@@ -249,6 +252,12 @@ class RayExecutor:
         if not inputs.files and not inputs.parquet:
             return WriteStats()
         init_ray(self.address, self.num_cpus)
+        import ray
+
+        cpus = ray.cluster_resources().get("CPU", 0.0)
+        if cpus and (problem := starved_stages(plan.stages, cpus)):  # an autoscaler may still add CPUs: warn only
+            log.warning(problem)
+            print(f"warning: {problem}", file=sys.stderr)
         ctx = DataContext.get_current()
         ctx.enable_progress_bars = self.progress_bars
         ctx.shuffle_strategy = ShuffleStrategy(self.shuffle_strategy)

@@ -48,3 +48,31 @@ def map_batches_kwargs(stage: BoundStage) -> dict[str, Any]:
     kwargs = map_kwargs(stage)
     kwargs["batch_size"] = stage.config.batch_size
     return kwargs
+
+
+def uses_actor_pool(stage: BoundStage) -> bool:
+    return stage.operator.stateful or stage.config.concurrency is not None
+
+
+def pool_floor(stage: BoundStage) -> int:
+    """The number of actors a stage's pool keeps at least (1 for a stateful stage without concurrency)."""
+    size = stage.config.concurrency if stage.config.concurrency is not None else 1
+    return size if isinstance(size, int) else size[0]
+
+
+def starved_stages(stages: list[BoundStage], cluster_cpus: float) -> str | None:
+    """Why the plan can hang on a cluster of ``cluster_cpus`` CPUs, or None.
+
+    Actor pools hold their CPUs for the whole run; when their minimum sizes reserve every CPU, stateless
+    stages (ingest, render tasks, assemble) never get one and the run waits forever.
+    """
+    reserved = sum(pool_floor(s) * s.config.resources.num_cpus for s in stages if uses_actor_pool(s))
+    tasks = [s.name for s in stages if not uses_actor_pool(s)]
+    smallest = min((s.config.resources.num_cpus for s in stages if not uses_actor_pool(s)), default=0.0)
+    if not tasks or reserved + smallest <= cluster_cpus:
+        return None
+    return (
+        f"actor pools reserve {reserved:g} of the cluster's {cluster_cpus:g} CPUs, leaving too few for the "
+        f"task stages ({', '.join(tasks)}): the run can wait forever; lower the pools' resources.num_cpus or "
+        "concurrency, or add CPUs"
+    )

@@ -122,3 +122,16 @@ def test_map_batches_kwargs_from_config():
     assert (assemble["compute"].min_size, assemble["compute"].max_size) == (1, 3)
     assert assemble["fn"].name == "assemble"
     assert "num_gpus" not in map_batches_kwargs(plan.stage("ingest"))
+
+
+def test_actor_pools_that_reserve_every_cpu_are_reported_before_a_run_hangs():
+    from docray.pipelines.plan import build_plan
+    from docray.pipelines.ray_adapter import starved_stages
+
+    hung = build_plan(apply_overrides(load_pipeline("fast"), ["render.concurrency=2"]))
+    problem = starved_stages(hung.stages, 2.0)
+    assert problem and "reserve 2 of the cluster's 2 CPUs" in problem and "ingest" in problem
+    assert starved_stages(hung.stages, 4.0) is None
+    halved = build_plan(apply_overrides(load_pipeline("fast"), ["render.concurrency=2", "render.resources.num_cpus=0.5"]))
+    assert starved_stages(halved.stages, 2.0) is None
+    assert starved_stages(build_plan(load_pipeline("standard")).stages, 2.0) is None  # sized for 2 cores
