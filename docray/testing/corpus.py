@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from docray.schema import ErrorCode
+from docray.testing.pdfs import serialize_pdf
 
 __all__ = ["CORRUPT_KINDS", "Corpus", "minimal_pdf", "write_corpus"]
 
@@ -107,17 +108,7 @@ def minimal_pdf(pages: list[list[str]]) -> bytes:
     assert len(objects) == pages_id
     objects.append(b"<< /Type /Catalog /Pages %d 0 R >>" % pages_id)
     catalog_id = len(objects)
-
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, catalog_id, xref)
-    return bytes(out)
+    return serialize_pdf(objects, root=catalog_id)
 
 
 def _sentence(rng: random.Random) -> str:

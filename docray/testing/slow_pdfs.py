@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import zlib
 
+from docray.testing.pdfs import serialize_pdf
+
 LETTER = (612, 792)
 _BLOCK_LINES = 100
 
@@ -47,16 +49,7 @@ def pdf_of_pages(contents: list[bytes], size: tuple[float, float] = LETTER) -> b
             % (size[0], size[1], first_page + 2 * i + 1, font_obj)
         )
         objects.append(b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream")
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    return serialize_pdf(objects)
 
 
 def slow_pdf(text_runs: int = 250_000, paths: int = 200_000) -> bytes:
