@@ -55,14 +55,18 @@ def build_entrypoint(
     output: str,
     *,
     overrides: list[str] | tuple[str, ...] = (),
+    run_options: list[str] | tuple[str, ...] = (),
     python: str = "python",
     show_origin: bool = True,
 ) -> str:
-    """The job's shell command: ``docray run`` against the job's own cluster, every argument shell-quoted."""
+    """The job's shell command: ``docray run`` against the job's own cluster, every argument shell-quoted.
+
+    ``run_options`` are further ``docray run`` flags (``--shard-size N``, ``--retry-errors``, ``--fresh``).
+    """
     run = [python, "-m", "docray.cli", "run", pipeline]
     for item in inputs:
         run += ["--input", item]
-    run += ["--output", output, "--address", "auto", "--no-progress"]
+    run += ["--output", output, "--address", "auto", "--no-progress", *run_options]
     for item in overrides:
         run += ["--set", item]
     command = shlex.join(run)
@@ -125,6 +129,9 @@ def add_submit_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     parser.add_argument(
         "--set", action="append", metavar="STAGE.KEY=VALUE", help="override a stage config value (YAML); repeatable"
     )
+    parser.add_argument("--shard-size", type=int, default=None, help="passed to docray run (documents per shard)")
+    parser.add_argument("--retry-errors", action="store_true", help="passed to docray run: re-run error rows")
+    parser.add_argument("--fresh", action="store_true", help="passed to docray run: start the output over")
     parser.add_argument(
         "--wait",
         action=argparse.BooleanOptionalAction,
@@ -174,6 +181,12 @@ def add_submit_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     return parser
 
 
+def run_options(args: argparse.Namespace) -> list[str]:
+    """The ``docray run`` flags that ``docray submit`` passes through."""
+    options = ["--shard-size", str(args.shard_size)] if args.shard_size is not None else []
+    return options + (["--retry-errors"] if args.retry_errors else []) + (["--fresh"] if args.fresh else [])
+
+
 def resolve_address(address: str | None) -> str:
     if address:
         return address
@@ -200,7 +213,9 @@ def _prepare_and_submit(args: argparse.Namespace, address: str) -> str:
     output = cluster_path(args.output)
     with tempfile.TemporaryDirectory(prefix="docray-submit-") as tmp:
         staged = stage_job(Path(tmp), args.pipeline, args.install, wheel=args.wheel)
-        entrypoint = build_entrypoint(staged.pipeline_arg, inputs, output, overrides=overrides, python=args.python)
+        entrypoint = build_entrypoint(
+            staged.pipeline_arg, inputs, output, overrides=overrides, run_options=run_options(args), python=args.python
+        )
         runtime_env = build_runtime_env(
             install=args.install,
             working_dir=staged.working_dir,

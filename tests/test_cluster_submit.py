@@ -6,6 +6,7 @@ never with ``ray stop``. A submitted job's outputs must equal an in-process run 
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shlex
@@ -28,15 +29,15 @@ from docray.cluster.submit import (
     cluster_path,
     cmd_submit,
     resolve_address,
+    run_options,
 )
+from docray.testing.corpus import write_corpus
 from docray.testing.ray_head import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_submit(argv: list[str]) -> int:
-    import argparse
-
     args = add_submit_arguments(argparse.ArgumentParser(prog="docray submit")).parse_args(argv)
     return cmd_submit(args)
 
@@ -66,6 +67,16 @@ def test_entrypoint_without_origin_is_exactly_docray_run():
     assert (
         entrypoint == "python -m docray.cli run fast --input s3://b/in --output s3://b/out --address auto --no-progress"
     )
+
+
+def test_run_options_pass_through_to_docray_run():
+    parser = add_submit_arguments(argparse.ArgumentParser(prog="docray submit"))
+    args = parser.parse_args(["fast", "-i", "s3://b/in", "-o", "s3://b/out", "--shard-size", "500", "--retry-errors"])
+    entrypoint = build_entrypoint("fast", ["s3://b/in"], "s3://b/out", run_options=run_options(args), show_origin=False)
+    parsed = build_parser().parse_args(shlex.split(entrypoint)[3:])
+    assert (parsed.shard_size, parsed.retry_errors, parsed.fresh) == (500, True, False)
+    plain = parser.parse_args(["fast", "-i", "s3://b/in", "-o", "s3://b/out"])
+    assert run_options(plain) == []
 
 
 def test_cluster_paths(tmp_path):
@@ -344,7 +355,9 @@ def test_interrupt_stops_waiting_not_the_job(head, corpus, tmp_path):
     from ray.job_submission import JobSubmissionClient
 
     job_id = f"docray-test-interrupt-{uuid.uuid4().hex[:8]}"
-    command = [sys.executable, "-m", "docray.cluster.submit", "fast", "-i", str(corpus / "letter.pdf"),
+    # enough documents that the job cannot finish between its RUNNING line and our SIGINT on a loaded machine
+    many = write_corpus(tmp_path / "many", 150, corrupt_fraction=0.0).directory
+    command = [sys.executable, "-m", "docray.cluster.submit", "fast", "-i", str(many),
                "-o", str(tmp_path / "out"), "--install", "none", "--address", head.dashboard_url,
                "--job-id", job_id, "--timeout", "300"]  # fmt: skip
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
