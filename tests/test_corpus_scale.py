@@ -60,11 +60,15 @@ def test_a_run_killed_at_half_and_rerun_holds_every_document_exactly_once(tmp_pa
         assert first.poll() is None, f"the run ended before it could be interrupted:\n{first.stdout.read()}"
         assert time.monotonic() < deadline, "no progress within 300 s"
         time.sleep(0.2)
+    live = subprocess.run(DOCRAY + ["status", str(out)], capture_output=True, text=True, check=True).stdout
     os.killpg(first.pid, signal.SIGKILL)  # the driver and the embedded Ray it started, mid-shard
     first.wait(timeout=30)
     written = committed_rows(out)
     assert 150 <= written < len(corpus.paths), "the kill did not land mid-run"
+    assert "— running" in live and f"/{len(corpus.paths)} inputs done" in live, live
     _wait_for_session_to_die(first.pid)
+    killed = subprocess.run(DOCRAY + ["status", str(out)], capture_output=True, text=True, check=True).stdout
+    assert "killed (process gone; re-run to resume)" in killed, killed
 
     second = run_cli(args)
     output, _ = second.communicate(timeout=600)
