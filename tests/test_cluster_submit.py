@@ -360,7 +360,10 @@ def test_interrupt_stops_waiting_not_the_job(head, corpus, tmp_path):
     command = [sys.executable, "-m", "docray.cluster.submit", "fast", "-i", str(many),
                "-o", str(tmp_path / "out"), "--install", "none", "--address", head.dashboard_url,
                "--job-id", job_id, "--timeout", "300"]  # fmt: skip
-    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A shell running the suite in the background (nohup, `make test &`, some CI runners) starts it with SIGINT
+    # ignored, and an ignored signal is inherited: give the submit process Ctrl-C's default handling back.
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     try:
         seen = ""
         while "RUNNING" not in seen:  # the status line the waiting loop prints
