@@ -31,22 +31,11 @@ from pathlib import Path
 
 import psutil
 import pyarrow.dataset as pads
-import pyarrow.parquet as pq
 
-from docray.testing.corpus import Corpus, write_corpus
+from docray.testing.corpus import Corpus, committed_documents, write_corpus
 
 DOCRAY = [sys.executable, "-m", "docray.cli", "run", "fast", "--no-progress"]
 RENDER_ACTOR_BUSY = "ray::MapWorker(MapBatches(RenderOperator)).submit"
-
-
-def committed(out: Path) -> int:
-    total = 0
-    for part in (out / "documents").rglob("part-*.parquet") if (out / "documents").exists() else []:
-        try:
-            total += pq.ParquetFile(part).metadata.num_rows
-        except Exception:
-            pass
-    return total
 
 
 def check(out: Path, corpus: Corpus) -> dict:
@@ -73,7 +62,7 @@ def start(args: list[str]) -> subprocess.Popen:
 
 def wait_for(out: Path, proc: subprocess.Popen, rows: int, timeout: float = 900.0) -> None:
     deadline = time.monotonic() + timeout
-    while committed(out) < rows:
+    while committed_documents(out) < rows:
         if proc.poll() is not None:
             raise RuntimeError(f"the run ended before {rows} rows were committed:\n{proc.stdout.read()[-2000:]}")
         if time.monotonic() > deadline:
@@ -104,7 +93,7 @@ def kill_actor(scratch: Path, n: int) -> dict:
         victim = busy_render_actor(proc.pid)
         if victim is None:
             time.sleep(0.05)
-    at_kill = committed(out)
+    at_kill = committed_documents(out)
     victim.kill()
     output, _ = proc.communicate(timeout=1800)
     return {
@@ -129,7 +118,7 @@ def interrupt(scratch: Path, n: int) -> dict:
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=60)
     first_wall = time.perf_counter() - t0
-    at_kill = committed(out)
+    at_kill = committed_documents(out)
     time.sleep(2)
     for leftover in [p for p in psutil.process_iter() if _sid(p) == proc.pid]:
         leftover.kill()

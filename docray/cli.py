@@ -93,7 +93,7 @@ def cmd_pipelines(args: argparse.Namespace) -> int:
 
 
 def _add_executor_options(p: argparse.ArgumentParser) -> None:
-    from docray.pipelines.runner import DEFAULT_SHARD_SIZE
+    from docray.pipelines import DEFAULT_SHARD_SIZE  # not the runner: building the parser must not import pyarrow
 
     p.add_argument("--executor", choices=("ray", "local"), default="ray", help="Ray Data (default) or in-process")
     p.add_argument("--address", default=None, help="Ray address to connect to (default: start an embedded local Ray)")

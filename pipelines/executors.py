@@ -203,6 +203,7 @@ class RayExecutor:
         self.shuffle_strategy = shuffle_strategy
         self.rows_per_write = rows_per_write  # documents per Parquet part (fewer, larger files on big runs)
         self.last_dataset_stats: str | None = None  # Ray Data's execution stats of the last execute()
+        self._warned: set[str] = set()  # resource warnings already printed (execute runs once per shard)
 
     def shuffle_partitions(self, inputs: ExpandedInputs) -> int:
         """Hash partitions for grouping pages by document: enough to keep every CPU busy, not Ray's 200."""
@@ -255,7 +256,9 @@ class RayExecutor:
         import ray
 
         cpus = ray.cluster_resources().get("CPU", 0.0)
-        if cpus and (problem := starved_stages(plan.stages, cpus)):  # an autoscaler may still add CPUs: warn only
+        problem = starved_stages(plan.stages, cpus) if cpus else None
+        if problem and problem not in self._warned:  # an autoscaler may still add CPUs: warn (once per run), not fail
+            self._warned.add(problem)
             log.warning(problem)
             print(f"warning: {problem}", file=sys.stderr)
         ctx = DataContext.get_current()

@@ -69,6 +69,11 @@ class OutputState:
             state.rows[path] = list(zip(*(table.column(c).to_pylist() for c in STATE_COLUMNS)))
         return state
 
+    def include(self, other: OutputState) -> None:
+        """Add the parts another scan of the same output read (e.g. a shard just committed)."""
+        self.rows.update(other.rows)
+        self.unreadable.extend(other.unreadable)
+
     def sources(self) -> dict[str, list[str]]:
         """Source -> the parts holding it (more than one: a duplicate)."""
         where: dict[str, list[str]] = defaultdict(list)

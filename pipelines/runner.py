@@ -16,6 +16,7 @@ from typing import Any
 import docray
 from docray import __version__
 from docray.operators.ingest import ExpandedInputs, expand_inputs
+from docray.pipelines import DEFAULT_SHARD_SIZE
 from docray.pipelines.executors import Executor, LocalExecutor, Progress, RayExecutor, parquet_files
 from docray.pipelines.outputs import (
     DOCUMENTS_TABLE,
@@ -34,8 +35,6 @@ from docray.storage import url_to_fs, write_atomic
 
 log = logging.getLogger(__name__)
 
-
-DEFAULT_SHARD_SIZE = 1000  # documents per shard: bounds what one shuffle holds, and the work lost to a kill
 
 
 @dataclass
@@ -135,8 +134,9 @@ def run_pipeline(
     stats = WriteStats()
     try:
         for shard in shards:
-            shard_stats = run_shard(executor, plan, shard, writer, store, skip=done)
+            shard_stats, committed = run_shard(executor, plan, shard, writer, store, skip=done)
             stats.merge(shard_stats)
+            state.include(committed)  # what the output holds now, without re-reading what was read already
             progress.shards_done += 1
             progress.documents, progress.pages = stats.documents, stats.pages
             progress.status = dict(stats.by_status)
@@ -148,9 +148,8 @@ def run_pipeline(
         store.write_progress(progress)
         raise
     wall = time.perf_counter() - t0
-    final = OutputState.scan(writer)
-    duplicates += final.deduplicate()
-    present = final.sources()
+    duplicates += state.deduplicate()  # across shards: the same source in two Parquet inputs
+    present = state.sources()
     report = RunReport(
         pipeline=spec.name,
         inputs=progress.inputs,
@@ -159,8 +158,8 @@ def run_pipeline(
         output=output,
         already_done=progress.already_done,
         shards=len(shards),
-        output_documents=final.documents,
-        output_status=final.counts(),
+        output_documents=state.documents,
+        output_status=state.counts(),
         missing=[row["source"] for row in expanded.files if row["source"] not in present],
         duplicates_removed=duplicates,
     )
@@ -193,8 +192,12 @@ def plan_shards(files: list[dict[str, Any]], parquet: list[str], shard_size: int
     return shards
 
 
-def run_shard(executor: Executor, plan: Plan, shard: Shard, writer: ResultWriter, store: StateStore, skip: set[str]) -> WriteStats:
-    """Execute one shard, then commit it: deduplicate its parts, check every expected source, write its marker."""
+def run_shard(
+    executor: Executor, plan: Plan, shard: Shard, writer: ResultWriter, store: StateStore, skip: set[str]
+) -> tuple[WriteStats, OutputState]:
+    """Execute one shard, then commit it: deduplicate its parts, check every expected source, write its marker.
+
+    Returns what the shard wrote and its parts as read back from the output."""
     t0 = time.perf_counter()
     stats = executor.execute(plan, shard.inputs, writer.for_shard(shard.id), skip_sources=skip if shard.expected is None else None)
     wall = time.perf_counter() - t0
@@ -217,7 +220,7 @@ def run_shard(executor: Executor, plan: Plan, shard: Shard, writer: ResultWriter
         "dataset_stats": getattr(executor, "last_dataset_stats", None),
         "committed": datetime.now(timezone.utc).isoformat(),
     })  # fmt: skip
-    return stats
+    return stats, written
 
 
 def clear_output(writer: ResultWriter) -> None:

@@ -7,6 +7,7 @@ Nothing is written: the counts come from the documents parts already committed (
 
 from __future__ import annotations
 
+import socket
 import time
 from typing import Any
 
@@ -67,17 +68,11 @@ def _liveness(progress: dict[str, Any], now: float) -> str:
     state = progress["state"]
     if state != RunState.RUNNING.value:
         return state
-    if progress["host"] == _hostname():
+    if progress["host"] == socket.gethostname():
         return state if psutil.pid_exists(progress["pid"]) else "killed (process gone; re-run to resume)"
     if now - progress["updated"] > STALE_AFTER_S:
         return f"running? (no progress update for {now - progress['updated']:.0f} s)"
     return state
-
-
-def _hostname() -> str:
-    import socket
-
-    return socket.gethostname()
 
 
 def format_status(info: dict[str, Any]) -> str:

@@ -12,25 +12,12 @@ from pathlib import Path
 
 import psutil
 import pyarrow.dataset as pads
-import pyarrow.parquet as pq
 import pytest
 
-from docray.testing.corpus import write_corpus
+from docray.testing.corpus import committed_documents, write_corpus
 
 pytestmark = pytest.mark.ray
 DOCRAY = [sys.executable, "-m", "docray.cli"]
-
-
-def committed_rows(out: Path) -> int:
-    """Documents rows committed so far (each part appears whole), read from Parquet footers only."""
-    parts = [p for p in (out / "documents").rglob("part-*.parquet")] if (out / "documents").exists() else []
-    total = 0
-    for part in parts:
-        try:
-            total += pq.ParquetFile(part).metadata.num_rows
-        except Exception:  # replaced by a rewrite while we looked
-            pass
-    return total
 
 
 def check_exactly_once(out: Path, corpus) -> list[dict]:
@@ -56,14 +43,14 @@ def test_a_run_killed_at_half_and_rerun_holds_every_document_exactly_once(tmp_pa
     args = ["run", "fast", "--input", str(corpus.directory), "--output", str(out), "--shard-size", "100", "--no-progress"]
     first = run_cli(args, start_new_session=True)
     deadline = time.monotonic() + 300
-    while committed_rows(out) < 150:
+    while committed_documents(out) < 150:
         assert first.poll() is None, f"the run ended before it could be interrupted:\n{first.stdout.read()}"
         assert time.monotonic() < deadline, "no progress within 300 s"
         time.sleep(0.2)
     live = subprocess.run(DOCRAY + ["status", str(out)], capture_output=True, text=True, check=True).stdout
     os.killpg(first.pid, signal.SIGKILL)  # the driver and the embedded Ray it started, mid-shard
     first.wait(timeout=30)
-    written = committed_rows(out)
+    written = committed_documents(out)
     assert 150 <= written < len(corpus.paths), "the kill did not land mid-run"
     assert "— running" in live and f"/{len(corpus.paths)} inputs done" in live, live
     _wait_for_session_to_die(first.pid)

@@ -184,3 +184,21 @@ def write_corpus(
         path.write_bytes(data)
         corpus.paths.append(path)
     return corpus
+
+
+def committed_documents(output: str | Path) -> int:
+    """Documents rows a run has committed under a local ``output`` so far, from Parquet footers only.
+
+    Independent of docray's resume code, so tests and benchmarks can watch a running run with it.  A part
+    being rewritten while it is read is skipped.
+    """
+    import pyarrow.parquet as pq
+
+    documents = Path(output) / "documents"
+    total = 0
+    for part in documents.rglob("part-*.parquet") if documents.exists() else []:
+        try:
+            total += pq.ParquetFile(part).metadata.num_rows
+        except Exception:
+            pass
+    return total
