@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.docray-installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench clean texlive
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,17 @@ $(KATEX): tools/katex/package-lock.json  # KaTeX for the math tests; skipped (te
 	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tools/katex --no-audit --no-fund; \
 	else echo "npm not found: KaTeX math check unavailable, math tests fall back to the approximate check"; fi
 
-install: $(STAMP) $(KATEX)  ## create .venv, install docray with its test extras, then KaTeX (npm ci)
+TEXLIVE = texlive-latex-base texlive-latex-recommended texlive-fonts-recommended
+
+texlive:  ## pdflatex (Debian's texlive) for the formula tests and benchmarks; skipped (tests say why) when it cannot install
+	@if command -v pdflatex >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(TEXLIVE) >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(TEXLIVE) >/dev/null; } || \
+		echo "texlive did not install: LaTeX formula tests will be skipped"; \
+	else echo "pdflatex not found and apt-get unavailable (or not root): LaTeX formula tests will be skipped"; fi
+
+install: $(STAMP) $(KATEX) texlive  ## create .venv, install docray with its test extras, KaTeX (npm ci) and texlive
 
 demo: install  ## parse the bundled sample PDF with the standard pipeline
 	$(VENV)/bin/docray run pipelines/standard.yaml --input samples/sample.pdf --output out/sample

@@ -69,6 +69,11 @@ def cmd_parse(args: argparse.Namespace) -> int:
         overrides += [f"{stage}.lang={args.lang}" for stage in lang_stages]
     if args.lang and not lang_stages:
         print(f"note: pipeline {spec.name!r} has no OCR stage; -l {args.lang} has no effect", file=sys.stderr)
+    if not args.formula:  # MinerU's -f false: no formula stage, no glyphs kept for it
+        formula_stages = [s for s in spec.stages if s.op == "formula"]
+        spec.stages = [s for s in spec.stages if s.op != "formula"]
+        if formula_stages:
+            overrides.append("render.glyphs=none")
     spec = apply_overrides(spec, overrides + (args.set or []))
     spec.output.files_dir = ""
     if not args.parquet:
@@ -90,6 +95,15 @@ def cmd_pipelines(args: argparse.Namespace) -> int:
             spec = load_pipeline(entry.name)
             print(f"{spec.name:12s} {spec.description.strip().splitlines()[0] if spec.description else ''}")
     return 0
+
+
+def _true_false(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("true", "1", "yes", "on"):
+        return True
+    if lowered in ("false", "0", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
 
 
 def _add_executor_options(p: argparse.ArgumentParser) -> None:
@@ -142,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("-l", "--lang", default=None, help="document language for OCR (e.g. ch, en)")
     parse.add_argument("-s", "--start", type=int, default=0, help="first page (0-based)")
     parse.add_argument("-e", "--end", type=int, default=None, help="last page (0-based, inclusive)")
+    parse.add_argument(
+        "-f", "--formula", type=_true_false, default=True, metavar="{true,false}", help="formula parsing (default true)"
+    )
     parse.add_argument("--pipeline", default="standard", help="docray pipeline used by the pipeline backend")
     parse.add_argument("--parquet", action="store_true", help="also write documents/pages Parquet")
     _add_executor_options(parse)

@@ -10,7 +10,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from docray.schema import BlockType, FontFlags, Route, RouteReason
+from docray.schema import BlockType, FontFlags, FormulaKind, FormulaSource, Route, RouteReason
+
+Delimiters = tuple[str, str]  # left, right
+INLINE_DELIMITERS: Delimiters = ("$", "$")
+DISPLAY_DELIMITERS: Delimiters = ("$$", "$$")
+
+
+@dataclass(frozen=True, slots=True)
+class LatexDelimiters:
+    """How formulas are written into text (MinerU's ``latex-delimiter-config``)."""
+
+    inline: Delimiters = INLINE_DELIMITERS
+    display: Delimiters = DISPLAY_DELIMITERS
+
+    def display_text(self, latex: str) -> str:
+        """A display formula as its own paragraph: ``$$\nlatex\n$$`` by default."""
+        return f"{self.display[0]}\n{latex.strip()}\n{self.display[1]}"
 
 BBox = tuple[float, float, float, float]  # x0, y0, x1, y1 in PDF points, origin top-left
 
@@ -63,7 +79,52 @@ class Line:
 
     @property
     def text(self) -> str:
-        return "".join(s.text for s in self.spans)
+        return self.render()
+
+    def render(self, inline: Delimiters = INLINE_DELIMITERS) -> str:
+        """The line's text; an inline formula span (``FontFlags.MATH``) is its LaTeX between ``inline`` delimiters."""
+        return "".join(_span_text(s, inline) for s in self.spans)
+
+
+def _span_text(span: Span, inline: Delimiters) -> str:
+    if not span.flags & FontFlags.MATH:
+        return span.text
+    latex = span.text.strip()
+    if not latex:
+        return span.text
+    lead = span.text[: len(span.text) - len(span.text.lstrip())]
+    trail = span.text[len(span.text.rstrip()) :]
+    return f"{lead}{inline[0]}{latex}{inline[1]}{trail}"
+
+
+@dataclass(slots=True)
+class Formula:
+    """A formula found on a page, with its LaTeX (no delimiters) when one could be read."""
+
+    kind: FormulaKind
+    bbox: BBox
+    latex: str | None = None
+    score: float = 0.0
+    source: FormulaSource = FormulaSource.NONE
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Formula:
+        return cls(
+            kind=FormulaKind(row["kind"]),
+            bbox=tuple(row["bbox"]),  # type: ignore[arg-type]
+            latex=row.get("latex"),
+            score=float(row.get("score") or 0.0),
+            source=FormulaSource(row.get("source") or FormulaSource.NONE.value),
+        )
+
+    def to_row(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "bbox": list(self.bbox),
+            "latex": self.latex,
+            "score": self.score,
+            "source": self.source.value,
+        }
 
 
 @dataclass(slots=True)
@@ -181,6 +242,7 @@ class PageText:
     tables: list[TableRegion] = field(default_factory=list)
     crops: list[Crop] = field(default_factory=list)
     image_dpi: float | None = None
+    formulas: list[Formula] = field(default_factory=list)  # from a formula stage (empty without one)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> PageText:
@@ -198,6 +260,7 @@ class PageText:
             tables=[TableRegion.from_row(t) for t in row.get("tables") or []],
             crops=[Crop.from_row(c) for c in row.get("crops") or [] if c.get("data")],
             image_dpi=float(row["image_dpi"]) if row.get("image_dpi") else None,
+            formulas=[Formula.from_row(f) for f in row.get("formulas") or []],
         )
 
 

@@ -146,6 +146,22 @@ class FontFlags(IntFlag):
     MONOSPACE = 4
     SERIF = 8
     SYMBOLIC = 16
+    MATH = 32  # an inline formula put in place of its glyphs by the formula stage: the span's text is LaTeX
+
+
+class FormulaKind(str, Enum):
+    """Where a formula sits: inside a text line, or set apart (MinerU's inline_equation / interline_equation)."""
+
+    INLINE = "inline"
+    DISPLAY = "display"
+
+
+class FormulaSource(str, Enum):
+    """What a formula's LaTeX was read from."""
+
+    TEXT_LAYER = "text_layer"  # rebuilt from the PDF's glyphs
+    IMAGE_MODEL = "image_model"  # recognised from the page image by a FormulaModel
+    NONE = "none"  # found, but no LaTeX could be read (kept as an image)
 
 
 # --------------------------------------------------------------------------- Arrow types
@@ -173,6 +189,27 @@ BLOCK = pa.struct(
         pa.field("html", pa.string()),
         pa.field("latex", pa.string()),
         pa.field("img_path", pa.string()),
+    ]
+)
+
+GLYPH = pa.struct(
+    [
+        pa.field("text", pa.string()),  # one code point; U+FFFD when the font gives no Unicode
+        pa.field("font", pa.string()),
+        pa.field("size", pa.float32()),
+        pa.field("bbox", BBOX),  # tight glyph box (points, top-left origin)
+        pa.field("origin", pa.list_(pa.float32(), 2)),  # glyph origin on its baseline
+        pa.field("code", pa.int32()),  # the font's character code when text is U+FFFD, else 0
+    ]
+)
+
+FORMULA = pa.struct(
+    [
+        pa.field("kind", pa.string()),  # FormulaKind
+        pa.field("bbox", BBOX),
+        pa.field("latex", pa.string()),  # no delimiters; null when nothing could be read
+        pa.field("score", pa.float32()),  # confidence of the LaTeX, 0..1
+        pa.field("source", pa.string()),  # FormulaSource
     ]
 )
 
@@ -258,6 +295,9 @@ FIELDS: dict[str, pa.Field] = {
         _col("ocr_lines", pa.list_(OCR_LINE), "OCR text lines (points)"),
         _col("tables", pa.list_(TABLE), "recognised tables as HTML"),
         _col("crops", pa.list_(CROP), "image crops of figures, tables and equations (JPEG)"),
+        _col("glyphs", pa.list_(GLYPH), "text-layer characters of pages with math (render glyphs: math); dropped by formula"),
+        _col("rules", pa.list_(BBOX), "thin straight paths (fraction bars, radical vincula) of pages with glyphs"),
+        _col("formulas", pa.list_(FORMULA), "formulas found on the page (inline and display) with their LaTeX"),
         # quality signals (the `quality` operator; see operators/quality.py for definitions)
         _col("ocr_confidence", pa.float32(), "mean OCR confidence of the page's OCR lines, weighted by characters; null without OCR"),
         _col("repetition", pa.float32(), "share of the page's text in repeated lines or n-grams (0 = none, 1 = all)"),

@@ -4,7 +4,10 @@ The file is, in order: the path in the ``DOCRAY_CONFIG`` environment variable, `
 (the current directory), or ``~/.config/docray/config.json``.  Keys docray reads today:
 
 * ``"models-dir"`` — the local models directory (:mod:`docray.models.weights`);
-* ``"bucket_info"`` — S3 credentials and endpoint per bucket (:mod:`docray.storage`).
+* ``"bucket_info"`` — S3 credentials and endpoint per bucket (:mod:`docray.storage`);
+* ``"latex-delimiter-config"`` — MinerU's formula delimiters, ``{"display": {"left": "$$", "right": "$$"},
+  "inline": {"left": "$", "right": "$"}}`` (:class:`docray.operators.assemble.AssembleConfig`; read when a
+  pipeline is built).
 
 The environment and the file are read each time these functions are called, never at import
 time, so a Ray worker sees the file its own environment names.

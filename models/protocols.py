@@ -77,3 +77,18 @@ class OcrModel(Protocol):
 @runtime_checkable
 class TableModel(Protocol):
     def structure(self, images: Sequence[np.ndarray]) -> list[TableStructure]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FormulaText:
+    """A formula recognised from an image: LaTeX (no ``$`` delimiters) and a confidence."""
+
+    latex: str
+    score: float  # 0..1, e.g. the mean probability of the decoded tokens
+
+
+@runtime_checkable
+class FormulaModel(Protocol):
+    def recognize(self, images: Sequence[np.ndarray]) -> list[FormulaText]:
+        """Recognise one formula per image (an RGB crop of a formula): LaTeX each, in order."""
+        ...

@@ -15,6 +15,9 @@ ENGINES: dict[tuple[str, str], str] = {
     ("ocr", "ppocr_onnx"): "docray.models.ocr_ppocr:PpOcrOnnx",
     ("ocr", "paddleocr"): "docray.models.ocr_paddle:PaddleOcrEngine",
     ("table", "slanet_plus"): "docray.models.table_slanet:SlanetPlus",
+    ("formula", "latex_ocr_junia"): "docray.models.formula_junia:JuniaFormula",
+    ("formula", "vision_encoder_decoder"): "docray.models.formula_ved:VedFormula",
+    ("formula_detect", "mfd_yolo"): "docray.models.formula_detect:MfdDetector",
 }
 
 

@@ -21,6 +21,7 @@ OPERATORS: dict[str, str] = {
     "layout": "docray.operators.layout:LayoutOperator",
     "table": "docray.operators.table:TableOperator",
     "quality": "docray.operators.quality:QualityOperator",
+    "formula": "docray.operators.formula:FormulaOperator",
 }
 
 

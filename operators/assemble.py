@@ -27,11 +27,11 @@ from collections import Counter
 from typing import ClassVar, Literal
 
 import pyarrow as pa
-from pydantic import Field
+from pydantic import Field, model_validator
 
 import docray
-from docray.config import OperatorConfig
-from docray.datamodel import PageLayout, PageText
+from docray.config import OperatorConfig, StrictModel
+from docray.datamodel import LatexDelimiters, PageLayout, PageText
 from docray.formats.mineru import (
     page_markdown,
     to_content_list,
@@ -48,6 +48,7 @@ from docray.operators.base import (
     is_error,
 )
 from docray.operators.textlayer.document import AssembleOptions, assemble_document
+from docray.userconfig import load_config
 from docray.schema import (
     FIELDS,
     RESULT_COLUMNS,
@@ -60,9 +61,24 @@ from docray.schema import (
 )
 
 _IDENTITY = ("doc_id", "source", "name", "mime", "kind", "size_bytes", "num_pages")
-_NOT_IN_PAGE_RECORDS = ("image", "crops")
+_NOT_IN_PAGE_RECORDS = ("image", "crops", "glyphs", "rules")
 IMAGE_DIR = "images"
 _MAX_LISTED_FAILURES = 5
+
+
+class Delimiter(StrictModel):
+    left: str = Field(min_length=1)
+    right: str = Field(min_length=1)
+
+
+class DelimiterConfig(StrictModel):
+    """MinerU's ``latex-delimiter-config``: the delimiters of display and inline formulas in text."""
+
+    display: Delimiter = Field(default_factory=lambda: Delimiter(left="$$", right="$$"))
+    inline: Delimiter = Field(default_factory=lambda: Delimiter(left="$", right="$"))
+
+    def delimiters(self) -> LatexDelimiters:
+        return LatexDelimiters(inline=(self.inline.left, self.inline.right), display=(self.display.left, self.display.right))
 
 
 class AssembleConfig(OperatorConfig):
@@ -87,6 +103,22 @@ class AssembleConfig(OperatorConfig):
     include_discarded: bool = Field(
         False, description="also list headers/footers/page numbers in content_list.json (as MinerU's VLM backend)"
     )
+    latex_delimiters: DelimiterConfig | None = Field(
+        None,
+        description="delimiters of formulas in Markdown and content_list text; None: 'latex-delimiter-config' of the "
+        "docray config file when it has one (as MinerU's), else $$ $$ and $ $",
+    )
+
+    @model_validator(mode="after")
+    def _delimiters_from_user_config(self) -> AssembleConfig:
+        """Fixed when the pipeline is built, so every worker writes the same delimiters."""
+        if self.latex_delimiters is None:
+            configured = load_config().get("latex-delimiter-config")
+            self.latex_delimiters = DelimiterConfig.model_validate(configured) if configured else DelimiterConfig()
+        return self
+
+    def delimiters(self) -> LatexDelimiters:
+        return (self.latex_delimiters or DelimiterConfig()).delimiters()
 
     def assemble_options(self) -> AssembleOptions:
         return AssembleOptions(
@@ -97,6 +129,7 @@ class AssembleConfig(OperatorConfig):
             furniture_band=self.furniture_band,
             furniture_min_page_ratio=self.furniture_min_page_ratio,
             min_image_area_ratio=self.min_image_area_ratio,
+            inline_delimiters=self.delimiters().inline,
         )
 
 
@@ -144,15 +177,18 @@ class AssembleOperator(GroupOperator[AssembleConfig]):
         result.update(_outcome(ok_rows, failed_rows))
         if not ok_rows:
             return {**_empty_outputs(), **result, "pages": _page_records(page_rows, {})}
-        content_list = to_content_list(layouts, IMAGE_DIR, include_discarded=self.config.include_discarded)
+        delimiters = self.config.delimiters()
+        content_list = to_content_list(
+            layouts, IMAGE_DIR, include_discarded=self.config.include_discarded, delimiters=delimiters
+        )
         middle = to_middle_json(layouts, parse_method=parse_method_of(ok_rows), version=docray.__version__)
         result.update(
-            markdown=to_markdown(layouts, IMAGE_DIR),
+            markdown=to_markdown(layouts, IMAGE_DIR, delimiters),
             content_list=json.dumps(content_list, ensure_ascii=False),
             middle_json=json.dumps(middle, ensure_ascii=False),
             model_json=json.dumps(model_json(pages, layouts), ensure_ascii=False),
             images=image_files(layouts),
-            pages=_page_records(page_rows, {layout.page_idx: layout for layout in layouts}),
+            pages=_page_records(page_rows, {layout.page_idx: layout for layout in layouts}, delimiters),
         )
         return result
 
@@ -229,7 +265,9 @@ def _outcome(ok_rows: list[Row], failed_rows: list[Row]) -> Row:
     }
 
 
-def _page_records(page_rows: list[Row], layouts: dict[int, PageLayout]) -> list[Row]:
+def _page_records(
+    page_rows: list[Row], layouts: dict[int, PageLayout], delimiters: LatexDelimiters = LatexDelimiters()
+) -> list[Row]:
     records: list[Row] = []
     for row in page_rows:
         record = {k: v for k, v in row.items() if k not in _NOT_IN_PAGE_RECORDS}
@@ -238,6 +276,6 @@ def _page_records(page_rows: list[Row], layouts: dict[int, PageLayout]) -> list[
             record.update(blocks=[], markdown=None)
         else:
             blocks = [part for b in layout.blocks + layout.discarded for part in [b, *b.children]]
-            record.update(blocks=[b.to_row() for b in blocks], markdown=page_markdown(layout, IMAGE_DIR))
+            record.update(blocks=[b.to_row() for b in blocks], markdown=page_markdown(layout, IMAGE_DIR, delimiters))
         records.append(record)
     return records

@@ -86,6 +86,7 @@ class Operator(Generic[C]):
     reads: ClassVar[tuple[str, ...]] = ()
     writes: ClassVar[tuple[str, ...]] = ()
     drops: ClassVar[tuple[str, ...]] = ()
+    read_hints: ClassVar[dict[str, str]] = {}  # column -> how to get it, for the pipeline builder's error
     stateful: ClassVar[bool] = False  # True: holds a model, runs in an actor pool
 
     def __init__(self, config: C | dict[str, Any] | None = None, output_schema: pa.Schema | None = None):
@@ -99,6 +100,11 @@ class Operator(Generic[C]):
         """Schema of the batches this operator returns, given the schema it receives."""
         kept = [f for f in input_schema if f.name not in cls.drops and f.name not in cls.writes]
         return pa.schema(kept + [field(c) for c in cls.writes])
+
+    @classmethod
+    def is_stateful(cls, config: OperatorConfig) -> bool:
+        """Whether this stage holds a model (runs in an actor pool) with ``config``; ``stateful`` unless overridden."""
+        return cls.stateful
 
     # ---------------------------------------------------------------- hooks
     def setup(self) -> None:

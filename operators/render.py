@@ -32,14 +32,14 @@ from docray.operators.render_segments import (
     page_row,
     timed,
 )
-from docray.operators.textlayer.pdf_pages import PageRequest
+from docray.operators.textlayer.pdf_pages import GlyphCapture, PageRequest
 from docray.operators.textlayer.pdf_route import (
     DEFAULT_MAX_GARBLED_RATIO,
     DEFAULT_MIN_CHARS,
     DEFAULT_SCAN_COVERAGE,
     DEFAULT_SCAN_MAX_CHARS,
 )
-from docray.schema import PAGE_COLUMNS, PAGES, DocKind, ParseMethod, Status
+from docray.schema import PAGE_COLUMNS, PAGES, DocKind, ParseMethod, Status, field
 
 
 class RenderConfig(OperatorConfig):
@@ -88,6 +88,11 @@ class RenderConfig(OperatorConfig):
         "of segment_pages pages takes longer (render_timeout; a crash of the child is render_crashed); "
         "None renders in the worker process, unprotected",
     )
+    glyphs: GlyphCapture = Field(
+        "none",
+        description="store each character (font, size, box, baseline) and the page's rules for the formula stage: "
+        "'math' on pages whose text layer has math fonts or math symbols, 'all' on every page, 'none' never",
+    )
     segment_pages: int = Field(
         64, ge=1, description="pages per emitted table (and per message from the child), bounding memory on long documents"
     )
@@ -112,7 +117,9 @@ class RenderOperator(Operator[RenderConfig]):
 
     @classmethod
     def output_schema_for(cls, input_schema: pa.Schema, config: OperatorConfig) -> pa.Schema:
-        return PAGES
+        if getattr(config, "glyphs", "none") == "none":
+            return PAGES
+        return pa.schema([*PAGES, field("glyphs"), field("rules")])
 
     def page_request(self) -> PageRequest:
         """The config as the pure page functions take it."""
@@ -135,6 +142,7 @@ class RenderOperator(Operator[RenderConfig]):
             max_pixels=c.max_pixels,
             password=c.password,
             gap_factor=c.gap_factor,
+            glyphs=c.glyphs,
             route_thresholds=thresholds,
         )
 

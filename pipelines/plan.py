@@ -77,7 +77,11 @@ def build_plan(spec: PipelineSpec) -> Plan:
             )
         missing = [c for c in op.reads if c not in schema.names]
         if missing:
-            raise PipelineError(f"{where}: reads columns {missing} that no earlier stage writes (available: {schema.names})")
+            hints = sorted({op.read_hints[c] for c in missing if c in op.read_hints})
+            hint = "".join(f"; {h}" for h in hints)
+            raise PipelineError(
+                f"{where}: reads columns {missing} that no earlier stage writes{hint} (available: {schema.names})"
+            )
         out_schema = op.output_schema_for(schema, config)
         bound.append(BoundStage(stage.stage_name, op, config, schema, out_schema))
         level, schema = op.produces, out_schema

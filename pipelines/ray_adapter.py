@@ -27,7 +27,7 @@ def map_kwargs(stage: BoundStage) -> dict[str, Any]:
     if res.memory:
         kwargs["memory"] = res.memory
     config_data = config.model_dump(mode="json")
-    if stage.operator.stateful or config.concurrency is not None:
+    if stage.operator.is_stateful(config) or config.concurrency is not None:
         size = config.concurrency if config.concurrency is not None else 1
         pool = ActorPoolStrategy(size=size) if isinstance(size, int) else ActorPoolStrategy(min_size=size[0], max_size=size[1])
         kwargs.update(
@@ -51,7 +51,7 @@ def map_batches_kwargs(stage: BoundStage) -> dict[str, Any]:
 
 
 def uses_actor_pool(stage: BoundStage) -> bool:
-    return stage.operator.stateful or stage.config.concurrency is not None
+    return stage.operator.is_stateful(stage.config) or stage.config.concurrency is not None
 
 
 def pool_floor(stage: BoundStage) -> int:

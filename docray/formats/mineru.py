@@ -31,9 +31,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from docray.datamodel import BBox, Block, Line, PageLayout, bbox_union
+from docray.datamodel import BBox, Block, LatexDelimiters, Line, PageLayout, bbox_union
 from docray.formats.mineru_model import to_model_json  # noqa: F401  (re-exported)
-from docray.schema import BlockType
+from docray.schema import BlockType, FontFlags
+
+DEFAULT_DELIMITERS = LatexDelimiters()
 
 
 def _rounded(bbox: BBox, digits: int = 3) -> list[float]:
@@ -63,7 +65,7 @@ def image_link(img_path: str, image_dir: str) -> str:
 # ---------------------------------------------------------------------------- Markdown
 
 
-def block_markdown(block: Block, image_dir: str = "images") -> str:
+def block_markdown(block: Block, image_dir: str = "images", delimiters: LatexDelimiters = DEFAULT_DELIMITERS) -> str:
     """One content block as Markdown ('' for blocks that have nothing to show)."""
     if block.type.is_discarded:
         return ""
@@ -75,7 +77,7 @@ def block_markdown(block: Block, image_dir: str = "images") -> str:
         return _table_markdown(block, image_dir)
     if block.type == BlockType.INTERLINE_EQUATION:
         if block.latex:
-            return f"$$\n{block.latex.strip()}\n$$"
+            return delimiters.display_text(block.latex)
         return f"![]({image_link(block.img_path, image_dir)})" if block.img_path else ""
     text = block.text.strip()
     if not text:
@@ -113,21 +115,21 @@ def _table_markdown(block: Block, image_dir: str) -> str:
     return "\n".join(parts)
 
 
-def page_markdown(layout: PageLayout, image_dir: str = "images") -> str:
-    parts = (block_markdown(block, image_dir) for block in layout.blocks)
+def page_markdown(layout: PageLayout, image_dir: str = "images", delimiters: LatexDelimiters = DEFAULT_DELIMITERS) -> str:
+    parts = (block_markdown(block, image_dir, delimiters) for block in layout.blocks)
     return "\n\n".join(part for part in parts if part)
 
 
-def to_markdown(layouts: list[PageLayout], image_dir: str = "images") -> str:
+def to_markdown(layouts: list[PageLayout], image_dir: str = "images", delimiters: LatexDelimiters = DEFAULT_DELIMITERS) -> str:
     """The document's Markdown: its pages' content blocks, separated by blank lines."""
-    pages = (page_markdown(layout, image_dir) for layout in layouts)
+    pages = (page_markdown(layout, image_dir, delimiters) for layout in layouts)
     return "\n\n".join(page for page in pages if page)
 
 
 # ---------------------------------------------------------------------------- content_list
 
 
-def _content_item(block: Block, layout: PageLayout, image_dir: str) -> dict[str, Any] | None:
+def _content_item(block: Block, layout: PageLayout, image_dir: str, delimiters: LatexDelimiters) -> dict[str, Any] | None:
     item: dict[str, Any]
     img_path = image_link(block.img_path, image_dir) if block.img_path else ""
     if block.type == BlockType.IMAGE:
@@ -146,7 +148,7 @@ def _content_item(block: Block, layout: PageLayout, image_dir: str) -> dict[str,
             "table_body": table_body(block.html),
         }
     elif block.type == BlockType.INTERLINE_EQUATION:
-        latex = f"$$\n{block.latex.strip()}\n$$" if block.latex else ""
+        latex = delimiters.display_text(block.latex) if block.latex else ""
         item = {"type": "equation", "img_path": img_path, "text": latex, "text_format": "latex"}
     elif block.type == BlockType.TITLE:
         item = {"type": "text", "text": block.text}
@@ -164,14 +166,17 @@ def _content_item(block: Block, layout: PageLayout, image_dir: str) -> dict[str,
 
 
 def to_content_list(
-    layouts: list[PageLayout], image_dir: str = "images", include_discarded: bool = False
+    layouts: list[PageLayout],
+    image_dir: str = "images",
+    include_discarded: bool = False,
+    delimiters: LatexDelimiters = DEFAULT_DELIMITERS,
 ) -> list[dict[str, Any]]:
     """MinerU's content_list.json items, in reading order."""
     items: list[dict[str, Any]] = []
     for layout in layouts:
         blocks = list(layout.blocks) + (list(layout.discarded) if include_discarded else [])
         for block in blocks:
-            item = _content_item(block, layout, image_dir)
+            item = _content_item(block, layout, image_dir, delimiters)
             if item is not None:
                 items.append(item)
     return items
@@ -181,13 +186,13 @@ def to_content_list(
 
 
 def _line_json(line: Line, score: float) -> dict[str, Any]:
-    return {
-        "bbox": _rounded(line.bbox),
-        "spans": [
-            {"bbox": _rounded(span.bbox), "content": span.text, "type": "text", "score": round(float(score), 3)}
-            for span in line.spans
-        ],
-    }
+    spans = []
+    for span in line.spans:
+        math = bool(span.flags & FontFlags.MATH)
+        content = span.text.strip() if math else span.text
+        kind = "inline_equation" if math else "text"
+        spans.append({"bbox": _rounded(span.bbox), "content": content, "type": kind, "score": round(float(score), 3)})
+    return {"bbox": _rounded(line.bbox), "spans": spans}
 
 
 def _visual_span(block: Block, span_type: str) -> dict[str, Any]:

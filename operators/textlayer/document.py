@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from docray.datamodel import BBox, Block, Line, PageLayout, PageText
+from docray.datamodel import INLINE_DELIMITERS, BBox, Block, Delimiters, Formula, Line, PageLayout, PageText
 from docray.operators.textlayer.furniture import FurnitureOptions, find_furniture
 from docray.operators.textlayer.layout_page import Item, LayoutOptions, layout_page
 from docray.operators.textlayer.lines import (
@@ -51,7 +51,7 @@ from docray.operators.textlayer.titles import (
     title_candidate,
     title_levels,
 )
-from docray.schema import BlockType, Route
+from docray.schema import BlockType, FormulaKind, Route
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +67,7 @@ class AssembleOptions:
     min_image_area_ratio: float = 0.02
     max_image_area_ratio: float = 0.9
     merge_continuations: bool = True
+    inline_delimiters: Delimiters = INLINE_DELIMITERS  # around inline formulas in block text
     lines: LineOptions = field(default_factory=LineOptions)
     order: OrderOptions = field(default_factory=OrderOptions)
     paragraphs: ParagraphOptions = field(default_factory=ParagraphOptions)
@@ -90,12 +91,13 @@ def assemble_document(pages: list[PageText], options: AssembleOptions = Assemble
     for page, lines, found in zip(pages, lines_per_page, furniture):
         layout = PageLayout(page_idx=page.page_idx, width=page.width, height=page.height)
         if page.layout:
-            assembled = layout_page(page, lines, found, LayoutOptions(dehyphenate=options.dehyphenate))
+            assembled = layout_page(page, lines, found, LayoutOptions(dehyphenate=options.dehyphenate, inline_delimiters=options.inline_delimiters))
             layout.discarded, layout.image_files, items = assembled.discarded, assembled.image_files, assembled.items
         else:
-            layout.discarded = [_text_block(kind, [lines[i]], options.dehyphenate) for i, kind in sorted(found.items())]
+            layout.discarded = [_text_block(kind, [lines[i]], options.dehyphenate, options.inline_delimiters) for i, kind in sorted(found.items())]
             content = [line for i, line in enumerate(lines) if i not in found]
             items = [Item(line.bbox, line=line) for line in content]
+            items += [Item(block.bbox, block=block) for block in formula_blocks(page.formulas)]
             if page.route == Route.TXT:
                 items += [Item(box, block=Block(type=BlockType.IMAGE, bbox=box)) for box in page_images(page, content, options)]
         order = reading_order([item.bbox for item in items], options.order)
@@ -123,7 +125,7 @@ def assemble_document(pages: list[PageText], options: AssembleOptions = Assemble
                         titles.append((block, _layout_title(block)))
                 continue
             for paragraph in split_paragraphs([it.line for it in run if it.line], gap_em, options.paragraphs):
-                block = _text_block(BlockType.TEXT, paragraph, options.dehyphenate)
+                block = _text_block(BlockType.TEXT, paragraph, options.dehyphenate, options.inline_delimiters)
                 candidate = title_candidate(paragraph, block.text, body_size, title_opts)
                 if candidate is not None:
                     titles.append((block, candidate))
@@ -184,6 +186,15 @@ def _continues(head: Block, block: Block, same_page: bool) -> bool:
     return not same_page or block.lines[0].bbox[1] < head.lines[-1].bbox[1]
 
 
+def formula_blocks(formulas: list[Formula]) -> list[Block]:
+    """Display formulas that have LaTeX, as ``interline_equation`` blocks (their glyphs left the text already)."""
+    return [
+        Block(type=BlockType.INTERLINE_EQUATION, bbox=f.bbox, latex=f.latex, score=f.score)
+        for f in formulas
+        if f.kind == FormulaKind.DISPLAY and f.latex
+    ]
+
+
 def page_images(page: PageText, text_lines: list[Line], options: AssembleOptions) -> list[BBox]:
     """The page's image objects worth a block: clipped to the page, big enough, not a background."""
     page_area = page.width * page.height
@@ -225,7 +236,7 @@ def split_text_region(block: Block, gap_em: float, options: AssembleOptions) -> 
     paragraphs = split_paragraphs(block.lines, gap_em, options.paragraphs)
     if len(paragraphs) == 1:
         return [block]
-    parts = [_text_block(BlockType.TEXT, lines, options.dehyphenate) for lines in paragraphs]
+    parts = [_text_block(BlockType.TEXT, lines, options.dehyphenate, options.inline_delimiters) for lines in paragraphs]
     for part in parts:
         part.score = block.score
     return parts
@@ -248,11 +259,11 @@ def _runs(items: list[Item]) -> list[list[Item]]:
     return runs
 
 
-def _text_block(kind: BlockType, lines: list[Line], dehyphenate: bool) -> Block:
+def _text_block(kind: BlockType, lines: list[Line], dehyphenate: bool, inline: Delimiters = INLINE_DELIMITERS) -> Block:
     bbox = (
         min(line.bbox[0] for line in lines),
         min(line.bbox[1] for line in lines),
         max(line.bbox[2] for line in lines),
         max(line.bbox[3] for line in lines),
     )
-    return Block(type=kind, bbox=bbox, lines=lines, text=join_lines([line_text(ln) for ln in lines], dehyphenate))
+    return Block(type=kind, bbox=bbox, lines=lines, text=join_lines([line_text(ln, inline) for ln in lines], dehyphenate))

@@ -12,8 +12,10 @@ made consistent (:func:`~.regions.resolve_regions`), then:
   of the matching crop (same type, IoU >= ``match_iou``), and the crop's bytes go to
   ``image_files``; text lines inside a figure are part of it;
 * **tables** take the HTML of the best-matching recognised table (IoU >= ``match_iou``) and their
-  crop; **display equations** (``interline_equation``) keep their crop (LaTeX comes from a formula
-  stage).  A table or equation with neither HTML nor crop falls back to a text block of its lines,
+  crop; **display equations** (``interline_equation``) keep their crop and take the LaTeX of the
+  formula stage's display formula they match (IoU >= ``match_iou``, or the formula mostly inside);
+  display formulas with LaTeX that no region boxes (and no figure or table holds) become equation
+  blocks of their own.  A table or equation with neither HTML nor crop falls back to a text block of its lines,
   so no text is lost;
 * captions and footnotes (``image_caption``/``image_footnote`` -> nearest figure,
   ``table_caption``/``table_footnote`` -> nearest table) become the children of that block, in
@@ -29,7 +31,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from docray.datamodel import BBox, Block, Crop, LayoutBox, Line, PageText, bbox_union
+from docray.datamodel import INLINE_DELIMITERS, BBox, Block, Crop, Delimiters, Formula, LayoutBox, Line, PageText, bbox_union
 from docray.operators.textlayer.lines import line_text
 from docray.operators.textlayer.order import OrderOptions, reading_order
 from docray.operators.textlayer.paragraphs import join_lines
@@ -39,11 +41,12 @@ from docray.operators.textlayer.regions import (
     assign_lines,
     family,
     gap_distance,
+    inside_share,
     iou,
     ocr_as_lines,
     resolve_regions,
 )
-from docray.schema import BlockType, Route
+from docray.schema import BlockType, FormulaKind, Route
 
 _PARENT_OF = {
     BlockType.IMAGE_CAPTION: BlockType.IMAGE,
@@ -60,6 +63,7 @@ class LayoutOptions:
     dehyphenate: bool = True
     figure_text_chars: int = 200  # a "figure" holding this many text-layer characters ...
     figure_text_cover: float = 0.1  # ... whose lines cover this share of it is read as text
+    inline_delimiters: Delimiters = INLINE_DELIMITERS  # around inline formulas in block text
 
 
 @dataclass(slots=True)
@@ -107,17 +111,25 @@ def layout_page(
         region = owner[i]
         if region is None or family(regions[region].type) == "text":
             owner[i] = None
-            discarded.append(_text_block(kind, None, [lines[i]], options.dehyphenate))
+            discarded.append(_text_block(kind, None, [lines[i]], options))
     furniture_lines = {i for i, r in enumerate(owner) if r is None and i in furniture}
 
     image_files: dict[str, bytes] = {}
     blocks: list[Block] = []
     attached: list[Block] = []
+    formulas = [f for f in page.formulas if f.kind == FormulaKind.DISPLAY and f.latex]
+    claimed: set[int] = set()
     for r, region in enumerate(regions):
         inside = [lines[i] for i, o in enumerate(owner) if o == r]
         if not inside and family(region.type) != "visual":
             inside = [ocr[i] for i, o in enumerate(ocr_owner) if o == r]
-        block = _region_block(region, inside, page, image_files, options)
+        latex = None
+        if region.type == BlockType.INTERLINE_EQUATION:
+            match = _matching_formula(region.bbox, formulas, claimed, options.match_iou)
+            if match is not None:
+                claimed.add(match)
+                latex = formulas[match].latex
+        block = _region_block(region, inside, page, image_files, options, latex)
         if block is None:
             continue
         if block.type.is_discarded:
@@ -127,6 +139,10 @@ def layout_page(
         else:
             blocks.append(block)
     _attach(attached, blocks)
+    visual = [r.bbox for r in regions if family(r.type) == "visual"]
+    for k, formula in enumerate(formulas):  # display formulas the layout model did not box
+        if k not in claimed and not any(inside_share(formula.bbox, box) > 0.5 for box in visual):
+            blocks.append(Block(type=BlockType.INTERLINE_EQUATION, bbox=formula.bbox, latex=formula.latex, score=formula.score))
 
     items = [Item(bbox_union([b.bbox] + [c.bbox for c in b.children]), block=b) for b in blocks]
     items += [Item(line.bbox, line=line) for i, line in enumerate(lines) if owner[i] is None and i not in furniture_lines]
@@ -146,25 +162,42 @@ def _text_dense_figure(region: LayoutBox, inside: list[Line], options: LayoutOpt
 
 
 def _region_block(
-    region: LayoutBox, inside: list[Line], page: PageText, image_files: dict[str, bytes], options: LayoutOptions
+    region: LayoutBox,
+    inside: list[Line],
+    page: PageText,
+    image_files: dict[str, bytes],
+    options: LayoutOptions,
+    latex: str | None = None,
 ) -> Block | None:
     kind = region.type
     if family(kind) != "visual":
-        block = _text_block(kind, region, inside, options.dehyphenate)
+        block = _text_block(kind, region, inside, options)
         return block if block.text else None
     crop = _matching_crop(region, page.crops, options.match_iou)
     img_path = None
     if crop is not None:
         img_path = crop_name(crop.data)
         image_files[img_path] = crop.data
-    block = Block(type=kind, bbox=region.bbox, score=region.score, img_path=img_path)
+    block = Block(type=kind, bbox=region.bbox, score=region.score, img_path=img_path, latex=latex)
     if kind == BlockType.TABLE:
         match = best_match(region.bbox, [t.bbox for t in page.tables], options.match_iou)
         block.html = page.tables[match].html if match is not None and page.tables[match].html else None
-    if kind != BlockType.IMAGE and block.img_path is None and block.html is None:
-        fallback = _text_block(BlockType.TEXT, region, inside, options.dehyphenate)
+    if kind != BlockType.IMAGE and block.img_path is None and block.html is None and block.latex is None:
+        fallback = _text_block(BlockType.TEXT, region, inside, options)
         return fallback if fallback.text else None
     return block
+
+
+def _matching_formula(box: BBox, formulas: list[Formula], claimed: set[int], min_iou: float) -> int | None:
+    """The unclaimed display formula that is this equation region: overlapping it by ``min_iou``, or mostly inside it."""
+    best, best_score = None, 0.0
+    for k, formula in enumerate(formulas):
+        if k in claimed:
+            continue
+        score = max(iou(box, formula.bbox), inside_share(formula.bbox, box))
+        if score > best_score:
+            best, best_score = k, score
+    return best if best_score >= min_iou else None
 
 
 def _matching_crop(region: LayoutBox, crops: list[Crop], min_iou: float) -> Crop | None:
@@ -190,9 +223,9 @@ def _attach(attached: list[Block], blocks: list[Block]) -> None:
         block.children.sort(key=lambda c: (c.bbox[1], c.bbox[0]))
 
 
-def _text_block(kind: BlockType, region: LayoutBox | None, lines: list[Line], dehyphenate: bool) -> Block:
+def _text_block(kind: BlockType, region: LayoutBox | None, lines: list[Line], options: LayoutOptions) -> Block:
     ordered = [lines[i] for i in reading_order([ln.bbox for ln in lines], OrderOptions())] if lines else []
-    text = join_lines([line_text(ln) for ln in ordered], dehyphenate)
+    text = join_lines([line_text(ln, options.inline_delimiters) for ln in ordered], options.dehyphenate)
     if region is not None:
         return Block(type=kind, bbox=region.bbox, lines=ordered, text=text, score=region.score)
     return Block(type=kind, bbox=bbox_union([ln.bbox for ln in ordered]), lines=ordered, text=text)

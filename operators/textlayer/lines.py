@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from docray.datamodel import BBox, Line, Span, bbox_union
+from docray.datamodel import INLINE_DELIMITERS, BBox, Delimiters, Line, Span, bbox_union
 from docray.schema import FontFlags
 
 
@@ -138,9 +138,9 @@ def _finish(spans: list[Span], options: LineOptions) -> Line:
     return Line(spans=spaced, bbox=bbox_union([s.bbox for s in spaced]))
 
 
-def line_text(line: Line) -> str:
-    """The line's text without leading or trailing whitespace."""
-    return line.text.strip()
+def line_text(line: Line, inline: Delimiters = INLINE_DELIMITERS) -> str:
+    """The line's text without leading or trailing whitespace; inline formulas between ``inline`` delimiters."""
+    return line.render(inline).strip()
 
 
 def dominant_size(lines: list[Line]) -> float:

@@ -14,17 +14,21 @@ import pypdfium2 as pdfium
 
 from docray.operators.base import DocrayError, error_fields
 from docray.operators.textlayer.extract import page_spans, text_quality
+from docray.datamodel import Span
 from docray.operators.textlayer.pdf_geometry import (
+    PageFrame,
     image_boxes,
     image_coverage,
     page_frame,
 )
+from docray.operators.textlayer.pdf_glyphs import page_glyphs, page_rules, spans_have_math
 from docray.operators.textlayer.pdf_image import image_pages, render_page_image
 from docray.operators.textlayer.pdf_open import open_pdf
 from docray.operators.textlayer.pdf_route import route_page
 from docray.schema import ErrorCode, ParseMethod, Route, RouteReason, Status
 
 PageFields = dict[str, Any]
+GlyphCapture = Literal["none", "math", "all"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,7 @@ class PageRequest:
     max_pixels: int = 25_000_000
     password: str | None = None
     gap_factor: float = 1.0
+    glyphs: GlyphCapture = "none"  # per-character records for the formula stage (see RenderConfig.glyphs)
     route_thresholds: tuple[tuple[str, float], ...] = ()  # keyword arguments of route_page
 
     def page_range(self, num_pages: int) -> range:
@@ -98,6 +103,7 @@ def _pdf_page(document: pdfium.PdfDocument, page_idx: int, request: PageRequest)
         coverage = image_coverage(boxes, width, height)
         num_chars, garbled = text_quality(spans)
         route, reason = route_page(request.method, num_chars, garbled, coverage, **dict(request.route_thresholds))
+        glyph_fields = _glyph_fields(page, frame, spans, request.glyphs)
         image, dpi = None, None
         if request.image_format != "none":
             wanted = request.ocr_dpi if (route is Route.OCR and request.ocr_dpi) else request.dpi
@@ -115,10 +121,23 @@ def _pdf_page(document: pdfium.PdfDocument, page_idx: int, request: PageRequest)
             "image_coverage": coverage,
             "spans": [span.to_row() for span in spans],
             "image_boxes": [list(box) for box in boxes],
+            **glyph_fields,
             **_ok(),
         }
     finally:
         page.close()
+
+
+def _glyph_fields(page: pdfium.PdfPage, frame: PageFrame, spans: list[Span], capture: GlyphCapture) -> PageFields:
+    """``glyphs`` and ``rules`` of a page when asked for (``math``: only where the text layer shows math), else null."""
+    if capture == "none":
+        return {}
+    if capture == "math" and not spans_have_math(spans):
+        return {"glyphs": None, "rules": None}
+    return {
+        "glyphs": [glyph.to_row() for glyph in page_glyphs(page, frame)],
+        "rules": [list(rule) for rule in page_rules(page, frame)],
+    }
 
 
 def image_page_fields(data: bytes, request: PageRequest) -> list[PageFields]:

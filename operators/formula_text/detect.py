@@ -1,0 +1,121 @@
+"""Find formulas in a born-digital page's text layer: display equations and inline math inside text lines.
+
+:func:`detect_formulas` takes the page's glyphs (:func:`~docray.operators.textlayer.pdf_glyphs.page_glyphs`) and
+thin rules (:func:`~docray.operators.textlayer.pdf_glyphs.page_rules`).  Display formulas come from a layout
+model's equation boxes when given (``display_boxes``), else from the text layer (:mod:`.detect_display`);
+inline formulas are runs of math glyphs in the remaining lines (:mod:`.detect_inline`).  Evidence per glyph
+(:mod:`.detect_glyphs`): math fonts, math Unicode, italic one-letter words, sub/superscripts by size and baseline
+shift, glyphs stacked over a fraction bar.  :func:`page_has_math` / :func:`is_math_page` are cheap pre-checks.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from docray.datamodel import BBox, Span
+from docray.operators.formula_text.detect_display import find_displays, from_boxes, with_rules
+from docray.operators.formula_text.detect_glyphs import Cue, cue, has_math_text, is_math_font_name
+from docray.operators.formula_text.detect_inline import analyse_line, continue_broken
+from docray.operators.formula_text.detect_lines import build_lines
+from docray.operators.textlayer.pdf_glyphs import Glyph
+from docray.schema import FontFlags, FormulaKind
+
+MATH_ITALIC_MIN = 3  # lowercase letters in math fonts that show a page keeps variables in a math italic font
+
+__all__ = ["FormulaKind", "FormulaRegion", "detect_formulas", "is_math_page", "page_has_math"]
+
+
+@dataclass(frozen=True, slots=True)
+class FormulaRegion:
+    """One formula found on a page."""
+
+    kind: FormulaKind
+    bbox: BBox  # union of its glyph boxes and the rules inside it (points, top-left origin)
+    glyphs: tuple[int, ...]  # indices into the page's glyph list, ascending
+
+
+def detect_formulas(
+    glyphs: Sequence[Glyph],
+    rules: Sequence[BBox] = (),
+    *,
+    page_width: float,
+    page_height: float,
+    display_boxes: Sequence[BBox] = (),
+) -> list[FormulaRegion]:
+    """Display then inline formulas of one page, each sorted top to bottom, left to right.
+
+    With ``display_boxes`` (a layout model's equation boxes) each box with glyphs becomes a display region and
+    no display is searched for; without, displays are found in the text layer.  Inline regions never take a
+    display region's glyphs.  ``page_width``/``page_height`` bound the rules considered.
+    """
+    if not glyphs:
+        return []
+    rules = [r for r in rules if r[2] > 0 and r[3] > 0 and r[0] < page_width and r[1] < page_height]
+    body = statistics.median(g.size for g in glyphs) or 10.0
+    fonts: dict[str, bool] = {}
+    cues = [cue(g.text, g.font, fonts.setdefault(g.font, is_math_font_name(g.font))) for g in glyphs]
+    if _has_math_italic(glyphs, fonts):  # variables have their own font here: text italics are emphasis
+        cues = [Cue.TEXT if c == Cue.ITALIC else c for c in cues]
+    if display_boxes:
+        displays = from_boxes(glyphs, display_boxes, rules, body)
+        taken = {i for members, _ in displays for i in members}
+        lines = build_lines(glyphs, [i for i in range(len(glyphs)) if i not in taken])
+        maths = [analyse_line(glyphs, line, cues, rules) for line in lines]
+    else:
+        lines = build_lines(glyphs)
+        maths = [analyse_line(glyphs, line, cues, rules) for line in lines]
+        displays = find_displays(glyphs, lines, maths, rules, body)
+        taken = {i for members, _ in displays for i in members}
+    continue_broken(glyphs, lines, maths)
+    regions = [FormulaRegion(FormulaKind.DISPLAY, box, tuple(sorted(members))) for members, box in displays]
+    inline: list[FormulaRegion] = []
+    for line, math in zip(lines, maths, strict=True):
+        for run in math.runs:
+            members = sorted(line.members[k] for k in run)
+            if any(i in taken for i in members):
+                continue
+            box = _union([glyphs[i].bbox for i in members])
+            inline.append(FormulaRegion(FormulaKind.INLINE, with_rules(box, rules, 0.5), tuple(members)))
+    key = _reading_key
+    return sorted(regions, key=key) + sorted(inline, key=key)
+
+
+def _has_math_italic(glyphs: Sequence[Glyph], math_fonts: dict[str, bool]) -> bool:
+    """True when lowercase Latin letters come in a math font (TeX's CMMI): variables are set apart from text italics."""
+    count = 0
+    for g in glyphs:
+        if "a" <= g.text <= "z" and math_fonts.get(g.font):
+            count += 1
+            if count >= MATH_ITALIC_MIN:
+                return True
+    return False
+
+
+def _reading_key(region: FormulaRegion) -> tuple[float, float]:
+    return (round(region.bbox[1] / 4.0), region.bbox[0])
+
+
+def _union(boxes: Sequence[BBox]) -> BBox:
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def is_math_page(glyphs: Sequence[Glyph]) -> bool:
+    """True when any glyph is in a math font or is math Unicode (no layout work)."""
+    fonts: dict[str, bool] = {}
+    return any(cue(g.text, g.font, fonts.setdefault(g.font, is_math_font_name(g.font))) == Cue.MATH for g in glyphs)
+
+
+def page_has_math(spans: Sequence[Span]) -> bool:
+    """True when a page's text-layer spans show math: a math font, math Unicode, or a span already marked math."""
+    fonts: dict[str, bool] = {}
+    for span in spans:
+        if span.flags & FontFlags.MATH:
+            return True
+        math_font = fonts.setdefault(span.font, is_math_font_name(span.font))
+        if (
+            math_font and any(cue(c, span.font, True) == Cue.MATH for c in span.text if not c.isspace())
+        ) or has_math_text(span.text):
+            return True
+    return False

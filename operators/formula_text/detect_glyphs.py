@@ -1,0 +1,96 @@
+"""What each text-layer glyph says about math on its own: math font, math Unicode, italic, digit, operator.
+
+Pure functions on :class:`~docray.operators.textlayer.pdf_glyphs.Glyph` fields (text and font name); no geometry.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from enum import IntEnum
+
+from docray.operators.textlayer.pdf_glyphs import REPLACEMENT, is_math_font
+
+# Symbol clones and math fonts the shared pattern does not name (URW's StandardSymL, its slanted variant,
+# Euclid/MathematicalPi/Mathematica fonts), matched after the subset tag is gone
+_EXTRA_MATH_FONT = re.compile(
+    r"^(?:StandardSymL\w*|Euclid\w*|MathematicalPi\w*|Mathematica\w*|ESSTIX\w*|MSBM\w*)", re.I
+)
+_ITALIC_FONT = re.compile(
+    r"(?:ital|oblique|slant|kursiv|-it$|-bi$|-boldit|^cmti|^cmbxti|^cmsl|^lmroman\d*-italic)", re.I
+)
+_MATH_RANGES = (
+    (0x0391, 0x03A9),
+    (0x03B1, 0x03C9),
+    (0x03D0, 0x03F6),  # Greek letters and symbols
+    (0x2070, 0x209F),  # super- and subscript digits and letters
+    (0x2190, 0x21FF),
+    (0x2200, 0x22FF),
+    (0x2308, 0x230B),
+    (0x27C0, 0x27EF),
+    (0x27F0, 0x27FF),
+    (0x2980, 0x29FF),
+    (0x2A00, 0x2AFF),
+    (0x1D400, 0x1D7FF),
+)
+_MATH_CHARS = frozenset("±×÷¬∂′″‴‖¹²³ℓℝℕℤℚℂℙℍℏℑℜ℘ℵ⟨⟩∞")
+# symbol-font glyphs that text uses: bullets (also Symbol/Wingdings private-use ones), footnote daggers
+_NOT_MATH = frozenset("•†‡§¶©®™°\uf0b7\uf0a7\uf0d8\uf076\uf0a8\uf0fc")
+_OPERATORS = frozenset("+-=<>/*()[]{}|!'^~:\u00b7")
+_PUNCTUATION = frozenset(",.;")
+_ACCENTS = frozenset("\u02c6\u02dc\u00af\u02d9\u00a8\u02c7\u02d8\u00b4\u0060\u02da\u20d7\u0302\u0303\u0304")
+FUNCTION_NAMES = frozenset(
+    "sin cos tan cot sec csc sinh cosh tanh arcsin arccos arctan log ln lg exp lim liminf limsup max min sup inf "
+    "det dim ker arg deg gcd hom Pr mod tr rank diag sgn".split()
+)
+
+
+class Cue(IntEnum):
+    """A glyph's own evidence, strongest last."""
+
+    TEXT = 0  # a letter or symbol of running text
+    BINDABLE = 1  # digit, ASCII operator, bracket, punctuation, accent: math only next to math
+    ITALIC = 2  # an italic letter: a variable when it stands alone
+    MATH = 3  # math font or math Unicode: math wherever it is
+
+
+def is_math_char(text: str) -> bool:
+    """True for math Unicode: Greek, operators, arrows, math alphanumerics, letterlike ℝℕℤ, super/subscripts."""
+    if len(text) != 1:
+        return False
+    if text in _MATH_CHARS or text == "\u2212":
+        return True
+    code = ord(text)
+    return any(lo <= code <= hi for lo, hi in _MATH_RANGES)
+
+
+def is_math_font_name(font: str) -> bool:
+    return is_math_font(font) or bool(_EXTRA_MATH_FONT.match(font))
+
+
+def is_italic_font(font: str) -> bool:
+    return bool(_ITALIC_FONT.search(font))
+
+
+def is_greek(text: str) -> bool:
+    return len(text) == 1 and (0x0391 <= ord(text) <= 0x03C9)
+
+
+def cue(text: str, font: str, math_font: bool | None = None) -> Cue:
+    """The evidence one glyph carries by itself (see :class:`Cue`)."""
+    if text in _NOT_MATH:
+        return Cue.TEXT
+    if text == REPLACEMENT:  # unmapped glyph: math when its font is (CMEX big operators), else unknown text
+        return Cue.MATH if (math_font if math_font is not None else is_math_font_name(font)) else Cue.TEXT
+    if (math_font if math_font is not None else is_math_font_name(font)) or is_math_char(text):
+        return Cue.MATH
+    if text.isdigit() or text in _OPERATORS or text in _PUNCTUATION or text in _ACCENTS:
+        return Cue.BINDABLE
+    if text.isalpha() and is_italic_font(font) and unicodedata.category(text) in ("Ll", "Lu"):
+        return Cue.ITALIC
+    return Cue.TEXT
+
+
+def has_math_text(text: str) -> bool:
+    """True when a string holds math Unicode (a cheap page check)."""
+    return any(is_math_char(c) for c in text)

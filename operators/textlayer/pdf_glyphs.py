@@ -1,0 +1,178 @@
+"""Per-glyph reads of a PDF page for formula work: every character with its font, size, tight box and baseline
+origin, and the page's thin filled or stroked rules (fraction bars, radical vincula, overlines).
+
+Text-layer spans (:mod:`.extract`) merge characters into runs and lose what math needs: where each glyph sits
+against the baseline, how big it is, which font drew it.  :func:`page_glyphs` keeps that, on the displayed page
+(points, origin top-left, after ``/Rotate``), in pdfium's character order.  Generated characters (pdfium's word
+gaps and line breaks) are left out; a glyph pdfium cannot map to Unicode keeps ``text = "\\ufffd"`` (its font and
+box still tell what it is).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from docray.datamodel import BBox
+from docray.operators.textlayer.pdf_chars import StyleReader, count_chars, get_char_origin, get_unicode, has_map_error, is_generated
+from docray.operators.textlayer.pdf_geometry import _IDENTITY, Matrix, PageFrame, _compose, _transform_rect, clip_box, page_frame
+
+REPLACEMENT = "\ufffd"
+MAX_RULE_THICKNESS = 2.5  # points: thicker paths are drawings, not rules
+MIN_RULE_ASPECT = 3.0  # a rule is at least this many times longer than thick
+_MAX_FORM_DEPTH = 8
+_MAX_RULES = 5000
+_BLANK = frozenset({0x20, 0xA0, 0x0A, 0x0D, 0x09})
+
+# Fonts whose glyphs are math: any font named "...Math..." (Cambria Math, STIX Two Math, Latin Modern Math, TeX Gyre
+# ... Math, PazoMath, NewCMMath), TeX's math italic, symbols and extension (CMMI, CMSY, CMEX), AMS (MSAM, MSBM), Euler,
+# RSFS, txfonts/pxfonts, MathTime, MT Extra, STIX/XITS, Symbol and its clones, Apple Symbols.
+MATH_FONT = re.compile(
+    r"Math|^(?:CM(?:MI|BMI|SY|BSY|EX)\d*|MSAM\d*|MSBM\d*|EU(?:FM|FB|RM|RB|SM|SB|EX)\d*|RSFS\d*|WASY\w*|"
+    r"(?:txsy|pxsy|txex|pxex|txmi|pxmi|rtxmi|rtxsy)\w*|MT(?:MI|SY|EX)\w*|MT-?Extra[\w-]*|STIX[\w-]*|XITS[\w-]*|"
+    r"Symbol[\w-]*|StandardSym[\w-]*|Euclid\w*|MathematicalPi\w*|ESSTIX\w*|\w*Symbols[\w-]*|[A-Z]?SYR?)$",
+    re.IGNORECASE,
+)
+
+
+def is_math_font(font: str) -> bool:
+    """True for fonts that only set math (see :data:`MATH_FONT`); text fonts used in math (CMR digits) are not."""
+    return bool(MATH_FONT.search(font))
+
+
+@dataclass(frozen=True, slots=True)
+class Glyph:
+    """One character of the text layer."""
+
+    text: str  # one code point (U+FFFD when pdfium cannot map it to Unicode)
+    font: str  # clean font name (no subset tag)
+    size: float  # effective font size, points
+    bbox: BBox  # tight glyph box on the displayed page (points, top-left origin)
+    origin: tuple[float, float]  # the glyph's origin on the baseline, displayed page
+    code: int = 0  # when ``text`` is U+FFFD: the font's own character code (e.g. CMEX10's 0x58, a display sum), else 0
+
+    def to_row(self) -> dict[str, Any]:
+        return {"text": self.text, "font": self.font, "size": self.size, "bbox": list(self.bbox), "origin": list(self.origin), "code": self.code}
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Glyph:
+        return cls(
+            text=row["text"],
+            font=row.get("font") or "",
+            size=float(row.get("size") or 0.0),
+            bbox=tuple(row["bbox"]),  # type: ignore[arg-type]
+            origin=tuple(row["origin"]),  # type: ignore[arg-type]
+            code=int(row.get("code") or 0),
+        )
+
+
+def page_glyphs(page: pdfium.PdfPage, frame: PageFrame | None = None) -> list[Glyph]:
+    """Every non-generated, non-blank character of the page as a :class:`Glyph`, in pdfium's text order."""
+    frame = frame or page_frame(page)
+    textpage = page.get_textpage()
+    try:
+        handle = ctypes.cast(textpage.raw, ctypes.c_void_p).value
+        if not handle:
+            return []
+        styles = StyleReader(textpage.raw, handle)
+        left, right, bottom, top = (ctypes.c_double() for _ in range(4))
+        ox, oy = ctypes.c_double(), ctypes.c_double()
+        glyphs: list[Glyph] = []
+        for index in range(count_chars(handle)):
+            code = get_unicode(handle, index)
+            if is_generated(handle, index):
+                continue
+            text, raw_code = REPLACEMENT, 0
+            if has_map_error(handle, index) or code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+                # pdfium reports an unmappable glyph's character code in place of its Unicode value
+                # (CMEX10's 0x20 is a big left parenthesis, not a space)
+                raw_code = code
+            elif code in _BLANK:
+                continue
+            else:
+                text = chr(code)
+            if not pdfium_c.FPDFText_GetCharBox(textpage.raw, index, left, right, bottom, top):
+                continue
+            get_char_origin(handle, index, ctypes.byref(ox), ctypes.byref(oy))
+            style = styles.style(index)
+            box = frame.box(left.value, bottom.value, right.value, top.value)
+            glyphs.append(Glyph(text, style.font, style.size, _rounded(box), _rounded(frame.point(ox.value, oy.value)), raw_code))
+        return glyphs
+    finally:
+        textpage.close()
+
+
+def page_rules(page: pdfium.PdfPage, frame: PageFrame | None = None) -> list[BBox]:
+    """Displayed boxes of the page's thin straight path objects (rules), including those inside form XObjects.
+
+    A rule is a path whose bounds are at most :data:`MAX_RULE_THICKNESS` thick and :data:`MIN_RULE_ASPECT` times
+    longer than thick, horizontal or vertical; a stroked line's box includes its line width.
+    """
+    frame = frame or page_frame(page)
+    raw = page.raw
+    rules: list[BBox] = []
+    count = pdfium_c.FPDFPage_CountObjects(raw)
+    _collect_rules((pdfium_c.FPDFPage_GetObject(raw, i) for i in range(count)), _IDENTITY, 0, frame, rules)
+    return rules
+
+
+def _collect_rules(objects, to_page: Matrix, depth: int, frame: PageFrame, out: list[BBox]) -> None:
+    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    for obj in objects:
+        if len(out) >= _MAX_RULES:
+            return
+        kind = pdfium_c.FPDFPageObj_GetType(obj)
+        if kind == pdfium_c.FPDF_PAGEOBJ_PATH:
+            if not pdfium_c.FPDFPageObj_GetBounds(obj, left, bottom, right, top):
+                continue
+            corners = _transform_rect(to_page, left.value, bottom.value, right.value, top.value)
+            box = clip_box(frame.box(*corners), frame.width, frame.height)
+            if box is not None and _is_rule(box):
+                out.append(_rounded(box))
+        elif kind == pdfium_c.FPDF_PAGEOBJ_FORM and depth < _MAX_FORM_DEPTH:
+            matrix = pdfium_c.FS_MATRIX()
+            if not pdfium_c.FPDFPageObj_GetMatrix(obj, matrix):
+                continue
+            form_to_page = _compose((matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f), to_page)
+            n = pdfium_c.FPDFFormObj_CountObjects(obj)
+            _collect_rules((pdfium_c.FPDFFormObj_GetObject(obj, i) for i in range(max(0, n))), form_to_page, depth + 1, frame, out)
+
+
+def _is_rule(box: BBox) -> bool:
+    width, height = box[2] - box[0], box[3] - box[1]
+    thick, long = min(width, height), max(width, height)
+    return thick <= MAX_RULE_THICKNESS and long >= MIN_RULE_ASPECT * max(thick, 0.1)
+
+
+def _rounded(values) -> tuple[float, ...]:
+    return tuple(round(float(v), 3) for v in values)
+
+
+# Unicode blocks that only math uses: Greek letters, letterlike (ℝ ℕ ℤ ...), arrows, mathematical operators, misc
+# technical (⌈ ⌉), misc math symbols A/B, supplemental arrows, supplemental operators, math alphanumerics.
+_MATH_RANGES = (
+    (0x0391, 0x03C9), (0x03D0, 0x03F6), (0x2102, 0x214F), (0x2190, 0x21FF), (0x2200, 0x22FF), (0x2308, 0x230B),
+    (0x27C0, 0x27EF), (0x27F0, 0x27FF), (0x2900, 0x2AFF), (0x1D400, 0x1D7FF),
+)  # fmt: skip
+
+
+def is_math_char(char: str) -> bool:
+    """True for a character from a Unicode block that only math uses (see :data:`_MATH_RANGES`)."""
+    code = ord(char)
+    return any(lo <= code <= hi for lo, hi in _MATH_RANGES)
+
+
+def spans_have_math(spans) -> bool:
+    """Whether a page's text-layer spans show any math: a math font, or a character only math uses.
+
+    Cheap enough to run on every page (the render stage decides with it whether to keep the page's glyphs).
+    """
+    for span in spans:
+        if is_math_font(span.font) or any(is_math_char(c) for c in span.text if ord(c) > 0x036F):
+            return True
+    return False

@@ -1,0 +1,167 @@
+"""Formula detection on born-digital pages (docray.operators.formula_text.detect).
+
+Documents come from docray.testing.inline_math: LaTeX (Computer Modern; Times + Symbol via mathptmx) compiled
+with pdflatex, and a reportlab page in DejaVu Sans; every formula and distractor is set in a marker fill colour
+so its glyphs are known exactly (the detector never sees colours).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pypdfium2 as pdfium
+import pytest
+
+from docray.datamodel import Span
+from docray.operators.formula_text.detect import (
+    FormulaKind,
+    FormulaRegion,
+    detect_formulas,
+    is_math_page,
+    page_has_math,
+)
+from docray.operators.textlayer.extract import page_spans
+from docray.operators.textlayer.pdf_glyphs import Glyph, page_glyphs, page_rules
+from docray.testing import inline_math, inline_math_score
+from docray.testing.latex import pdflatex
+
+needs_latex = pytest.mark.skipif(pdflatex() is None, reason="pdflatex not installed (texlive)")
+
+
+@functools.cache
+def _document(name: str) -> inline_math.MathDocument:
+    if name == "unicode":
+        pytest.importorskip("reportlab")
+        pytest.importorskip("matplotlib")
+        return inline_math.unicode_document()
+    if pdflatex() is None:
+        pytest.skip("pdflatex not installed (texlive)")
+    return inline_math.latex_document(times=name.startswith("times"), twocolumn=name.endswith("2col"))
+
+
+@functools.cache
+def _pages(name: str) -> list[tuple[list[Glyph], list, float, float]]:
+    doc = pdfium.PdfDocument(_document(name).pdf)
+    try:
+        return [(page_glyphs(page), page_rules(page), page.get_width(), page.get_height()) for page in doc]
+    finally:
+        doc.close()
+
+
+def _detect(name: str, boxes: bool = False) -> list[tuple[list[Glyph], inline_math.PageTruth, list[FormulaRegion]]]:
+    out = []
+    for (glyphs, rules, width, height), truth in zip(_pages(name), _document(name).pages, strict=True):
+        display_boxes = [inline_math_score.layout_box(glyphs, t) for t in truth.display] if boxes else ()
+        regions = detect_formulas(glyphs, rules, page_width=width, page_height=height, display_boxes=display_boxes)
+        out.append((glyphs, truth, regions))
+    return out
+
+
+def _scores(name: str, kind: FormulaKind, boxes: bool = False) -> inline_math_score.Score:
+    attr = "inline" if kind == FormulaKind.INLINE else "display"
+    return inline_math_score.merge(
+        [inline_math_score.score(g, getattr(t, attr), r, kind) for g, t, r in _detect(name, boxes)]
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "recall", "precision"),
+    [("cm", 0.95, 0.95), ("cm-2col", 0.9, 0.9), ("times", 0.9, 0.9), ("unicode", 0.9, 0.9)],
+)
+def test_inline_recall_and_precision(name, recall, precision):
+    score = _scores(name, FormulaKind.INLINE)
+    assert score.truth >= 25
+    assert score.recall >= recall, (score, name)
+    assert score.precision >= precision, score.false_positive
+
+
+@pytest.mark.parametrize("name", ["cm", "times", "unicode", "cm-2col"])
+def test_displays_found_from_text_layer_alone(name):
+    for glyphs, truth, regions in _detect(name):
+        displays = [set(r.glyphs) for r in regions if r.kind == FormulaKind.DISPLAY]
+        exact = sum(set(t.glyphs) in displays for t in truth.display)
+        assert exact >= len(truth.display) - (1 if len(truth.display) > 3 else 0), [t.latex for t in truth.display]
+        assert len(displays) <= len(truth.display) + 1
+
+
+@pytest.mark.parametrize("name", ["cm", "cm-2col", "unicode"])
+def test_displays_from_layout_boxes_leave_equation_numbers_out(name):
+    numbered = 0
+    for glyphs, truth, regions in _detect(name, boxes=True):
+        displays = [r for r in regions if r.kind == FormulaKind.DISPLAY]
+        assert sorted(r.glyphs for r in displays) == sorted(t.glyphs for t in truth.display)
+        taken = {i for r in displays for i in r.glyphs}
+        for region in regions:
+            if region.kind == FormulaKind.INLINE:
+                assert not taken & set(region.glyphs)
+        for t in truth.display:
+            if t.number:  # the layout box takes the number at the right: its glyphs stay out of the region
+                assert inline_math_score.layout_box(glyphs, t)[2] > t.bbox[2] + 5
+                numbered += 1
+                number = [
+                    i
+                    for i, g in enumerate(glyphs)
+                    if g.text in "()"
+                    and t.bbox[2] < g.bbox[0]
+                    and t.bbox[1] <= (g.bbox[1] + g.bbox[3]) / 2 <= t.bbox[3]
+                ]
+                assert number and not taken & set(number)
+        for region in displays:  # the box covers its fraction bars
+            assert region.bbox[0] <= min(glyphs[i].bbox[0] for i in region.glyphs)
+    assert numbered >= 3
+
+
+def test_display_numbers_excluded_without_boxes():
+    glyphs, truth, regions = _detect("cm")[0]
+    for t in truth.display:
+        match = [r for r in regions if r.kind == FormulaKind.DISPLAY and set(t.glyphs) <= set(r.glyphs)]
+        assert match
+        text = "".join(glyphs[i].text for i in match[0].glyphs)
+        if t.number:
+            assert not text.endswith(t.number), text
+
+
+@pytest.mark.parametrize("name", ["cm", "cm-2col", "unicode"])
+def test_distractors_not_detected(name):
+    hits = []
+    for glyphs, truth, regions in _detect(name):
+        taken = {i for r in regions for i in r.glyphs}
+        hits += [d.latex for d in truth.distractors if taken & set(d.glyphs)]
+        bullets = [i for i, g in enumerate(glyphs) if g.text == "•"]
+        assert not taken & set(bullets)
+    assert not hits
+
+
+def test_italic_emphasis_is_not_a_variable_when_math_has_its_own_italic():
+    # Computer Modern sets variables in CMMI: a one-letter italic word in CMTI (\emph{I}) is emphasis
+    for glyphs, truth, regions in _detect("cm"):
+        emphasis = [d for d in truth.distractors if d.latex.startswith(r"\emph")]
+        assert emphasis
+        taken = {i for r in regions for i in r.glyphs}
+        assert not any(taken & set(d.glyphs) for d in emphasis)
+
+
+@needs_latex
+def test_page_has_math_on_spans_and_glyphs():
+    math_doc = pdfium.PdfDocument(_document("cm").pdf)
+    plain_doc = pdfium.PdfDocument(inline_math.plain_latex_document())
+    try:
+        assert page_has_math(page_spans(math_doc[0]))
+        assert is_math_page(page_glyphs(math_doc[0]))
+        assert not page_has_math(page_spans(plain_doc[0]))
+        assert not is_math_page(page_glyphs(plain_doc[0]))
+    finally:
+        math_doc.close()
+        plain_doc.close()
+
+
+def test_page_has_math_on_unicode_and_bullets():
+    assert page_has_math([Span("where α ≤ β holds", (0, 0, 10, 10), font="DejaVuSans")])
+    assert not page_has_math(
+        [Span("\uf0b7", (0, 0, 10, 10), font="Symbol"), Span("A plain item, 2024", (0, 0, 10, 10), font="Arial")]
+    )
+    assert page_has_math([Span("\uf0b7 x \uf0a3", (0, 0, 10, 10), font="Symbol")])
+
+
+def test_no_glyphs_no_regions():
+    assert detect_formulas([], page_width=612, page_height=792) == []
