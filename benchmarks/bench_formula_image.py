@@ -25,28 +25,9 @@ import numpy as np
 
 from docray.evaluation.katex_math import KatexRenderer
 from docray.models.formula_junia import JuniaFormula, JuniaOptions
-from docray.testing.formula_set import FORMULAS, build_formula_set, formula_regions
+from docray.testing.formula_set import FORMULAS, build_formula_set, formula_crops
 
 RESULTS = Path(__file__).resolve().parent / "results" / "formula_image.json"
-
-
-def formula_crops(pdf: bytes, dpi: float, margin: float) -> list[np.ndarray]:
-    """One RGB crop per page: the union of its glyph and rule boxes (points) grown by ``margin`` points, cut from
-    the page rendered at ``dpi`` (outer edges rounded outwards, as the formula operator crops)."""
-    import pypdfium2 as pdfium
-
-    document = pdfium.PdfDocument(pdf)
-    crops, scale = [], dpi / 72
-    for index, (glyphs, rules) in enumerate(formula_regions(pdf)):
-        boxes = [g.bbox for g in glyphs] + list(rules)
-        x0, y0 = (min(b[0] for b in boxes) - margin) * scale, (min(b[1] for b in boxes) - margin) * scale
-        x1, y1 = (max(b[2] for b in boxes) + margin) * scale, (max(b[3] for b in boxes) + margin) * scale
-        image = document[index].render(scale=scale).to_numpy()[:, :, :3]
-        crops.append(
-            np.ascontiguousarray(image[max(0, int(y0)) : int(np.ceil(y1)), max(0, int(x0)) : int(np.ceil(x1))])
-        )
-    document.close()
-    return crops
 
 
 def spread(items: tuple, count: int) -> tuple:

@@ -106,7 +106,7 @@ _DELIMITERS = ((r"\[", r"\]"), (r"\(", r"\)"), ("$$", "$$"), ("$", "$"))
 _DROPPED_ENVIRONMENTS = {"equation", "displaymath", "math", "multline"}
 _ALIGNED_ENVIRONMENTS = {
     "align": "aligned", "flalign": "aligned", "split": "aligned", "aligned": "aligned", "gather": "gathered",
-    "gathered": "gathered",
+    "gathered": "gathered", "eqnarray": "aligned",
 }  # fmt: skip
 _ALIGNMENT_POINT = re.compile(r"(?<!\\)&")
 

@@ -48,7 +48,6 @@ from docray.operators.base import (
     is_error,
 )
 from docray.operators.textlayer.document import AssembleOptions, assemble_document
-from docray.userconfig import load_config
 from docray.schema import (
     FIELDS,
     RESULT_COLUMNS,
@@ -59,6 +58,7 @@ from docray.schema import (
     Status,
     field,
 )
+from docray.userconfig import load_config
 
 _IDENTITY = ("doc_id", "source", "name", "mime", "kind", "size_bytes", "num_pages")
 _NOT_IN_PAGE_RECORDS = ("image", "crops", "glyphs", "rules")

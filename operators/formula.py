@@ -16,7 +16,7 @@ assembler turns the formula into an ``interline_equation`` block).  Drops ``glyp
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
@@ -24,13 +24,14 @@ from pydantic import Field
 from docray.config import OperatorConfig
 from docray.datamodel import BBox, LayoutBox, Span
 from docray.models import registry
+from docray.models.formula_detect import MfdOptions
 from docray.models.formula_junia import JuniaOptions
 from docray.models.formula_ved import VedFormulaOptions
-from docray.models.formula_detect import MfdOptions
 from docray.models.onnx import threads_for
 from docray.operators.base import Level, Operator, Row, add_timing, error_fields, is_error
 from docray.operators.formula_page import (
     FormulaOptions,
+    FoundFormula,
     PageFormulas,
     image_only_formulas,
     place_formulas,
@@ -110,7 +111,13 @@ class FormulaOperator(Operator[FormulaConfig]):
 
     def options(self) -> FormulaOptions:
         c = self.config
-        return FormulaOptions(c.inline, c.display, c.min_confidence, c.image_inline, c.reread == "all")
+        return FormulaOptions(
+            inline=c.inline,
+            display=c.display,
+            min_confidence=c.min_confidence,
+            image_inline=c.image_inline,
+            reread_all=c.reread == "all",
+        )
 
     def process_rows(self, rows: list[Row]) -> list[Row]:
         self.ensure_setup()
@@ -132,10 +139,9 @@ class FormulaOperator(Operator[FormulaConfig]):
             if is_error(row):
                 continue
             try:
-                glyphs = [Glyph.from_row(g) for g in row.get("glyphs") or ()]
-                if glyphs:
+                if page.glyphs and page.has_latex:
                     spans = [Span.from_row(s) for s in row.get("spans") or ()]
-                    row["spans"] = [s.to_row() for s in place_formulas(spans, glyphs, page.found)]
+                    row["spans"] = [s.to_row() for s in place_formulas(spans, page.glyphs, page.found)]
                 row["formulas"] = [f.to_row() for f in page.formulas]
             except Exception as exc:
                 row.update(error_fields(self.name, exc))
@@ -174,7 +180,7 @@ class FormulaOperator(Operator[FormulaConfig]):
         if self.recognizer is None:
             return
         crops: list[np.ndarray] = []
-        targets: list[Any] = []
+        targets: list[FoundFormula] = []
         for i, page in pages.items():
             row = rows[i]
             wanted = [f for f in page.found if f.wants_image]
@@ -187,15 +193,16 @@ class FormulaOperator(Operator[FormulaConfig]):
                     crop = crop_image(image, found.formula.bbox, scale, self.config.crop_margin)
                     if crop is not None:
                         crops.append(resample(crop, 72.0 * scale, self.config.crop_dpi))
-                        targets.append(found.formula)
+                        targets.append(found)
             except Exception as exc:
                 row.update(error_fields(self.name, exc))
         if not crops:
             return
-        for formula, text in zip(targets, self.recognizer.recognize(crops)):
+        for found, text in zip(targets, self.recognizer.recognize(crops)):
+            formula = found.formula
             wins = formula.latex is None or self.config.reread == "all" or text.score >= formula.score
             if text.latex.strip() and wins:
-                formula.latex, formula.score, formula.source = text.latex.strip(), text.score, FormulaSource.IMAGE_MODEL
+                found.set_latex(text.latex.strip(), text.score, FormulaSource.IMAGE_MODEL)
 
 
 def crop_image(image: np.ndarray, bbox: BBox, pixels_per_point: float, margin: float) -> np.ndarray | None:

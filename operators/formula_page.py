@@ -6,6 +6,7 @@
    its glyphs and rules (:func:`docray.operators.formula_text.reconstruct_latex`).  A formula whose reconstruction is
    below ``min_confidence`` is marked for the image recogniser (display formulas always; inline ones when
    ``image_inline``).
+   A display formula's equation number (``(3)`` right of it) becomes ``\\tag{3}``, and its glyphs leave the text.
 2. :func:`image_only_formulas` — on a page without a text layer (a scan): the layout model's equation boxes (and a
    formula detector's) become display formulas with no LaTeX yet, all marked for the image recogniser.
 3. The operator runs the image recogniser on crops of the page image and fills in the LaTeX.
@@ -28,6 +29,7 @@ from docray.operators.formula_text.detect import FormulaRegion, detect_formulas
 from docray.operators.formula_text.detect_display import NUMBER as EQUATION_NUMBER
 from docray.operators.formula_text.reconstruct import reconstruct_latex
 from docray.operators.textlayer.pdf_glyphs import Glyph
+from docray.operators.textlayer.regions import inside_share
 from docray.schema import FontFlags, FormulaKind, FormulaSource
 
 _SPAN_SLACK = 1.0  # points a glyph's centre may lie outside its span's box
@@ -50,11 +52,23 @@ class FoundFormula:
     formula: Formula
     glyphs: tuple[int, ...] = ()  # indices into the page's glyphs
     wants_image: bool = False  # the image recogniser should (re)read it
+    tag: str | None = None  # the display formula's equation number, e.g. "3" for (3)
+
+    def set_latex(self, latex: str, score: float, source: FormulaSource) -> None:
+        """The formula's LaTeX, with its equation number as ``\\tag{..}`` when it has one."""
+        if self.tag is not None and "\\tag" not in latex:
+            latex = f"{latex} \\tag{{{self.tag}}}"
+        self.formula.latex, self.formula.score, self.formula.source = latex, score, source
 
 
 @dataclass(slots=True)
 class PageFormulas:
     found: list[FoundFormula] = field(default_factory=list)
+    glyphs: Sequence[Glyph] = ()  # the page's glyphs (text-layer pages), which ``found`` indexes
+
+    @property
+    def has_latex(self) -> bool:
+        return any(f.formula.latex for f in self.found)
 
     @property
     def formulas(self) -> list[Formula]:
@@ -71,11 +85,11 @@ def text_layer_formulas(
     """The formulas of a born-digital page, each rebuilt from its glyphs (see the module docstring)."""
     regions = detect_formulas(glyphs, rules, page_width=page_size[0], page_height=page_size[1], display_boxes=display_boxes)
     free = set(range(len(glyphs))).difference(i for region in regions for i in region.glyphs)
-    page = PageFormulas()
+    page = PageFormulas(glyphs=glyphs)
     for region in regions:
         if region.kind == FormulaKind.INLINE and not options.inline:
             continue
-        seeded = any(_inside(region.bbox, box) for box in display_boxes)
+        seeded = any(inside_share(region.bbox, box) >= 0.5 for box in display_boxes)
         if region.kind == FormulaKind.DISPLAY and not options.display and not seeded:
             continue
         found = _rebuilt(region, glyphs, rules, options)
@@ -114,8 +128,8 @@ def _tag_number(found: FoundFormula, glyphs: Sequence[Glyph], free: set[int]) ->
     number = equation_number(glyphs, formula.bbox, free)
     if number is None or not formula.latex:
         return
-    indices, label = number
-    formula.latex = f"{formula.latex} \\tag{{{label}}}"
+    indices, found.tag = number
+    found.set_latex(formula.latex, formula.score, formula.source)
     found.glyphs = found.glyphs + tuple(indices)
     free.difference_update(indices)
 
@@ -129,7 +143,7 @@ def image_only_formulas(display_boxes: Sequence[BBox]) -> PageFormulas:
 
 def _rebuilt(region: FormulaRegion, glyphs: Sequence[Glyph], rules: Sequence[BBox], options: FormulaOptions) -> FoundFormula:
     own = [glyphs[i] for i in region.glyphs]
-    own_rules = [r for r in rules if _inside(r, _grown(region.bbox, 1.0))]
+    own_rules = [r for r in rules if inside_share(r, _grown(region.bbox, 1.0)) >= 0.5]
     formula = Formula(region.kind, tuple(region.bbox))  # type: ignore[arg-type]
     if own:
         rebuilt = reconstruct_latex(own, own_rules)
@@ -228,16 +242,6 @@ def _math_span(latex: str, glyphs: list[Glyph]) -> Span:
         size=sizes[len(sizes) // 2],
         flags=FontFlags.MATH,
     )
-
-
-def _inside(inner: BBox, outer: BBox) -> bool:
-    """Whether most of ``inner`` lies in ``outer``."""
-    w = min(inner[2], outer[2]) - max(inner[0], outer[0])
-    h = min(inner[3], outer[3]) - max(inner[1], outer[1])
-    if w <= 0 or h <= 0:
-        return False
-    area = max(1e-6, (inner[2] - inner[0]) * (inner[3] - inner[1]))
-    return w * h / area >= 0.5
 
 
 def _grown(box: BBox, by: float) -> BBox:

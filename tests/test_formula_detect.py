@@ -17,7 +17,6 @@ from docray.operators.formula_text.detect import (
     FormulaKind,
     FormulaRegion,
     detect_formulas,
-    is_math_page,
     page_has_math,
 )
 from docray.operators.textlayer.extract import page_spans
@@ -147,9 +146,7 @@ def test_page_has_math_on_spans_and_glyphs():
     plain_doc = pdfium.PdfDocument(inline_math.plain_latex_document())
     try:
         assert page_has_math(page_spans(math_doc[0]))
-        assert is_math_page(page_glyphs(math_doc[0]))
         assert not page_has_math(page_spans(plain_doc[0]))
-        assert not is_math_page(page_glyphs(plain_doc[0]))
     finally:
         math_doc.close()
         plain_doc.close()

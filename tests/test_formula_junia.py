@@ -162,6 +162,8 @@ def test_prepare_fits_grey_image_centred_on_black():
             r"\begin{aligned}a&=b\\c&=d\end{aligned}",
         ),
         (r"\begin{cases}1&x\\0&y\end{cases}", r"\begin{cases}1&x\\0&y\end{cases}"),
+        (r"\begin{eqnarray*}\sigma=\sqrt{x}\end{eqnarray*}", r"\sigma=\sqrt{x}"),  # KaTeX has no eqnarray
+        (r"\begin{eqnarray}a&=&b\\c&=&d\end{eqnarray}", r"\begin{aligned}a&=&b\\c&=&d\end{aligned}"),
     ],
 )
 def test_unwrap_math(output, expected):
@@ -183,31 +185,13 @@ REAL_FORMULAS = (
 RENDER_DPI = 300  # the model reads 300-dpi crops well and 144-dpi ones badly (benchmarks/bench_formula_image.py)
 
 
-def formula_crops(pdf: bytes, dpi: float, margin: float = 2.0) -> list[np.ndarray]:
-    """Per page, the page image under the union of its glyph and rule boxes grown by ``margin`` points."""
-    import pypdfium2 as pdfium
-
-    from docray.testing.formula_set import formula_regions
-
-    document = pdfium.PdfDocument(pdf)
-    crops, scale = [], dpi / 72
-    for index, (glyphs, rules) in enumerate(formula_regions(pdf)):
-        boxes = np.array([g.bbox for g in glyphs] + list(rules))
-        x0, y0 = (boxes[:, :2].min(axis=0) - margin) * scale
-        x1, y1 = (boxes[:, 2:].max(axis=0) + margin) * scale
-        image = document[index].render(scale=scale).to_numpy()[:, :, :3]
-        crops.append(np.ascontiguousarray(image[int(y0) : int(np.ceil(y1)), int(x0) : int(np.ceil(x1))]))
-    document.close()
-    return crops
-
-
 @pytest.fixture(scope="module")
 def real_crops():
     if importlib.util.find_spec("latex_ocr_junia") is None:
         pytest.skip(
             "latex-ocr-junia is not installed (opt-in, no licence declared): pip install 'docray[formula-junia]'"
         )
-    from docray.testing.formula_set import build_formula_set
+    from docray.testing.formula_set import build_formula_set, formula_crops
     from docray.testing.latex import pdflatex
 
     if pdflatex() is None:

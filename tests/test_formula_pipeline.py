@@ -99,13 +99,38 @@ def test_text_layer_formulas_end_to_end(tmp_path, paper):
     assert all(f["source"] == "text_layer" and 0 < f["score"] <= 1 for f in formulas)
 
 
+def stroked_rects(pdf: Path) -> list[tuple[tuple[int, int, int], tuple[float, float, float, float]]]:
+    """(stroke colour, user-space bounds) of the path objects pdfium finds on page 1 of ``pdf``."""
+    import ctypes
+
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    document = pdfium.PdfDocument(str(pdf))
+    page = document[0]
+    found = []
+    r, g, b, a = (ctypes.c_uint() for _ in range(4))
+    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    for i in range(pdfium_c.FPDFPage_CountObjects(page.raw)):
+        obj = pdfium_c.FPDFPage_GetObject(page.raw, i)
+        if pdfium_c.FPDFPageObj_GetType(obj) != pdfium_c.FPDF_PAGEOBJ_PATH:
+            continue
+        if pdfium_c.FPDFPageObj_GetStrokeColor(obj, r, g, b, a) and pdfium_c.FPDFPageObj_GetBounds(obj, left, bottom, right, top):
+            found.append(((r.value, g.value, b.value), (left.value, bottom.value, right.value, top.value)))
+    document.close()
+    return found
+
+
 def test_span_pdf_boxes_formulas(tmp_path, paper):
+    from docray.formats.debug_pdf import SPAN_COLOURS
+
     out = tmp_path / "out"
     spec = text_pipeline()
     spec.output.files = ["markdown", "content_list", "middle", "span_pdf"]
     run_pipeline(spec, [str(paper)], str(out), executor=LocalExecutor())
-    span_pdf = out / "files" / "paper" / "auto" / "paper_span.pdf"
-    assert span_pdf.exists() and span_pdf.stat().st_size > paper.stat().st_size
+    colours = [colour for colour, _ in stroked_rects(out / "files" / "paper" / "auto" / "paper_span.pdf")]
+    assert colours.count(SPAN_COLOURS["inline_equation"]) == len(INLINE)
+    assert colours.count(SPAN_COLOURS["interline_equation"]) == len(DISPLAY)
 
 
 FAST_FORMULA_YAML = """

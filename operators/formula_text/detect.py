@@ -5,7 +5,7 @@ thin rules (:func:`~docray.operators.textlayer.pdf_glyphs.page_rules`).  Display
 model's equation boxes when given (``display_boxes``), else from the text layer (:mod:`.detect_display`);
 inline formulas are runs of math glyphs in the remaining lines (:mod:`.detect_inline`).  Evidence per glyph
 (:mod:`.detect_glyphs`): math fonts, math Unicode, italic one-letter words, sub/superscripts by size and baseline
-shift, glyphs stacked over a fraction bar.  :func:`page_has_math` / :func:`is_math_page` are cheap pre-checks.
+shift, glyphs stacked over a fraction bar.  :func:`page_has_math` is the cheap pre-check (on spans).
 """
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from docray.datamodel import BBox, Span
+from docray.datamodel import BBox
 from docray.operators.formula_text.detect_display import find_displays, from_boxes, with_rules
-from docray.operators.formula_text.detect_glyphs import Cue, cue, has_math_text, is_math_font_name
+from docray.operators.formula_text.detect_glyphs import Cue, cue, page_has_math
 from docray.operators.formula_text.detect_inline import analyse_line, continue_broken
 from docray.operators.formula_text.detect_lines import build_lines
-from docray.operators.textlayer.pdf_glyphs import Glyph
-from docray.schema import FontFlags, FormulaKind
+from docray.operators.textlayer.pdf_glyphs import Glyph, is_math_font
+from docray.schema import FormulaKind
 
 MATH_ITALIC_MIN = 3  # lowercase letters in math fonts that show a page keeps variables in a math italic font
 
-__all__ = ["FormulaKind", "FormulaRegion", "detect_formulas", "is_math_page", "page_has_math"]
+__all__ = ["FormulaKind", "FormulaRegion", "detect_formulas", "page_has_math"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,7 @@ def detect_formulas(
     rules = [r for r in rules if r[2] > 0 and r[3] > 0 and r[0] < page_width and r[1] < page_height]
     body = statistics.median(g.size for g in glyphs) or 10.0
     fonts: dict[str, bool] = {}
-    cues = [cue(g.text, g.font, fonts.setdefault(g.font, is_math_font_name(g.font))) for g in glyphs]
+    cues = [cue(g.text, g.font, fonts.setdefault(g.font, is_math_font(g.font))) for g in glyphs]
     if _has_math_italic(glyphs, fonts):  # variables have their own font here: text italics are emphasis
         cues = [Cue.TEXT if c == Cue.ITALIC else c for c in cues]
     if display_boxes:
@@ -99,23 +99,3 @@ def _reading_key(region: FormulaRegion) -> tuple[float, float]:
 
 def _union(boxes: Sequence[BBox]) -> BBox:
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
-
-
-def is_math_page(glyphs: Sequence[Glyph]) -> bool:
-    """True when any glyph is in a math font or is math Unicode (no layout work)."""
-    fonts: dict[str, bool] = {}
-    return any(cue(g.text, g.font, fonts.setdefault(g.font, is_math_font_name(g.font))) == Cue.MATH for g in glyphs)
-
-
-def page_has_math(spans: Sequence[Span]) -> bool:
-    """True when a page's text-layer spans show math: a math font, math Unicode, or a span already marked math."""
-    fonts: dict[str, bool] = {}
-    for span in spans:
-        if span.flags & FontFlags.MATH:
-            return True
-        math_font = fonts.setdefault(span.font, is_math_font_name(span.font))
-        if (
-            math_font and any(cue(c, span.font, True) == Cue.MATH for c in span.text if not c.isspace())
-        ) or has_math_text(span.text):
-            return True
-    return False

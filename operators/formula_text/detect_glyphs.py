@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from enum import IntEnum
 
+from docray.datamodel import Span
 from docray.operators.textlayer.pdf_glyphs import REPLACEMENT, is_math_font
+from docray.schema import FontFlags
 
-# Symbol clones and math fonts the shared pattern does not name (URW's StandardSymL, its slanted variant,
-# Euclid/MathematicalPi/Mathematica fonts), matched after the subset tag is gone
-_EXTRA_MATH_FONT = re.compile(
-    r"^(?:StandardSymL\w*|Euclid\w*|MathematicalPi\w*|Mathematica\w*|ESSTIX\w*|MSBM\w*)", re.I
-)
 _ITALIC_FONT = re.compile(
     r"(?:ital|oblique|slant|kursiv|-it$|-bi$|-boldit|^cmti|^cmbxti|^cmsl|^lmroman\d*-italic)", re.I
 )
@@ -64,10 +62,6 @@ def is_math_char(text: str) -> bool:
     return any(lo <= code <= hi for lo, hi in _MATH_RANGES)
 
 
-def is_math_font_name(font: str) -> bool:
-    return is_math_font(font) or bool(_EXTRA_MATH_FONT.match(font))
-
-
 def is_italic_font(font: str) -> bool:
     return bool(_ITALIC_FONT.search(font))
 
@@ -81,8 +75,8 @@ def cue(text: str, font: str, math_font: bool | None = None) -> Cue:
     if text in _NOT_MATH:
         return Cue.TEXT
     if text == REPLACEMENT:  # unmapped glyph: math when its font is (CMEX big operators), else unknown text
-        return Cue.MATH if (math_font if math_font is not None else is_math_font_name(font)) else Cue.TEXT
-    if (math_font if math_font is not None else is_math_font_name(font)) or is_math_char(text):
+        return Cue.MATH if (math_font if math_font is not None else is_math_font(font)) else Cue.TEXT
+    if (math_font if math_font is not None else is_math_font(font)) or is_math_char(text):
         return Cue.MATH
     if text.isdigit() or text in _OPERATORS or text in _PUNCTUATION or text in _ACCENTS:
         return Cue.BINDABLE
@@ -94,3 +88,20 @@ def cue(text: str, font: str, math_font: bool | None = None) -> Cue:
 def has_math_text(text: str) -> bool:
     """True when a string holds math Unicode (a cheap page check)."""
     return any(is_math_char(c) for c in text)
+
+
+def page_has_math(spans: Sequence[Span]) -> bool:
+    """True when a page's text-layer spans show math: a math font, math Unicode, or a span already marked math.
+
+    Cheap enough for every page: the render stage keeps a page's glyphs for the formula stage only when this holds.
+    """
+    fonts: dict[str, bool] = {}
+    for span in spans:
+        if span.flags & FontFlags.MATH:
+            return True
+        math_font = fonts.setdefault(span.font, is_math_font(span.font))
+        if (math_font and any(cue(c, span.font, True) == Cue.MATH for c in span.text if not c.isspace())) or has_math_text(
+            span.text
+        ):
+            return True
+    return False

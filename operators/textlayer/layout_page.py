@@ -31,7 +31,18 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from docray.datamodel import INLINE_DELIMITERS, BBox, Block, Crop, Delimiters, Formula, LayoutBox, Line, PageText, bbox_union
+from docray.datamodel import (
+    INLINE_DELIMITERS,
+    BBox,
+    Block,
+    Crop,
+    Delimiters,
+    Formula,
+    LayoutBox,
+    Line,
+    PageText,
+    bbox_union,
+)
 from docray.operators.textlayer.lines import line_text
 from docray.operators.textlayer.order import OrderOptions, reading_order
 from docray.operators.textlayer.paragraphs import join_lines

@@ -19,8 +19,23 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from docray.datamodel import BBox
-from docray.operators.textlayer.pdf_chars import StyleReader, count_chars, get_char_origin, get_unicode, has_map_error, is_generated
-from docray.operators.textlayer.pdf_geometry import _IDENTITY, Matrix, PageFrame, _compose, _transform_rect, clip_box, page_frame
+from docray.operators.textlayer.pdf_chars import (
+    StyleReader,
+    count_chars,
+    get_char_origin,
+    get_unicode,
+    has_map_error,
+    is_generated,
+)
+from docray.operators.textlayer.pdf_geometry import (
+    _IDENTITY,
+    Matrix,
+    PageFrame,
+    _compose,
+    _transform_rect,
+    clip_box,
+    page_frame,
+)
 
 REPLACEMENT = "\ufffd"
 MAX_RULE_THICKNESS = 2.5  # points: thicker paths are drawings, not rules
@@ -152,27 +167,3 @@ def _is_rule(box: BBox) -> bool:
 def _rounded(values) -> tuple[float, ...]:
     return tuple(round(float(v), 3) for v in values)
 
-
-# Unicode blocks that only math uses: Greek letters, letterlike (ℝ ℕ ℤ ...), arrows, mathematical operators, misc
-# technical (⌈ ⌉), misc math symbols A/B, supplemental arrows, supplemental operators, math alphanumerics.
-_MATH_RANGES = (
-    (0x0391, 0x03C9), (0x03D0, 0x03F6), (0x2102, 0x214F), (0x2190, 0x21FF), (0x2200, 0x22FF), (0x2308, 0x230B),
-    (0x27C0, 0x27EF), (0x27F0, 0x27FF), (0x2900, 0x2AFF), (0x1D400, 0x1D7FF),
-)  # fmt: skip
-
-
-def is_math_char(char: str) -> bool:
-    """True for a character from a Unicode block that only math uses (see :data:`_MATH_RANGES`)."""
-    code = ord(char)
-    return any(lo <= code <= hi for lo, hi in _MATH_RANGES)
-
-
-def spans_have_math(spans) -> bool:
-    """Whether a page's text-layer spans show any math: a math font, or a character only math uses.
-
-    Cheap enough to run on every page (the render stage decides with it whether to keep the page's glyphs).
-    """
-    for span in spans:
-        if is_math_font(span.font) or any(is_math_char(c) for c in span.text if ord(c) > 0x036F):
-            return True
-    return False

@@ -12,16 +12,17 @@ from typing import Any, Iterator, Literal
 
 import pypdfium2 as pdfium
 
-from docray.operators.base import DocrayError, error_fields
-from docray.operators.textlayer.extract import page_spans, text_quality
 from docray.datamodel import Span
+from docray.operators.base import DocrayError, error_fields
+from docray.operators.formula_text.detect_glyphs import page_has_math
+from docray.operators.textlayer.extract import page_spans, text_quality
 from docray.operators.textlayer.pdf_geometry import (
     PageFrame,
     image_boxes,
     image_coverage,
     page_frame,
 )
-from docray.operators.textlayer.pdf_glyphs import page_glyphs, page_rules, spans_have_math
+from docray.operators.textlayer.pdf_glyphs import page_glyphs, page_rules
 from docray.operators.textlayer.pdf_image import image_pages, render_page_image
 from docray.operators.textlayer.pdf_open import open_pdf
 from docray.operators.textlayer.pdf_route import route_page
@@ -132,7 +133,7 @@ def _glyph_fields(page: pdfium.PdfPage, frame: PageFrame, spans: list[Span], cap
     """``glyphs`` and ``rules`` of a page when asked for (``math``: only where the text layer shows math), else null."""
     if capture == "none":
         return {}
-    if capture == "math" and not spans_have_math(spans):
+    if capture == "math" and not page_has_math(spans):
         return {"glyphs": None, "rules": None}
     return {
         "glyphs": [glyph.to_row() for glyph in page_glyphs(page, frame)],
