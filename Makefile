@@ -9,6 +9,9 @@ STAMP   = $(VENV)/.docray-installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	# torch alone first: pip then takes the CPU wheel (torch==2.13.0+cpu); resolved together with the dev extras it
+	# can pick PyPI's CUDA build (several GB of nvidia packages). Once installed, the extras' torch==2.13.0 keeps it.
+	$(PY) -m pip install --quiet 'torch==2.13.0'
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 

@@ -5,9 +5,11 @@ Usage (from the repository root):
     .venv/bin/python benchmarks/bench_formula_detect.py [--seeds 5] [--repeat 5]
 
 Documents come from ``docray.testing.inline_math`` (ground truth from marker fill colours, see there): the
-LaTeX document in Computer Modern and in Times + Symbol (``mathptmx``), one and two columns, each with
-``--seeds`` different shuffles of the same formulas, distractors and displays (so line breaks fall elsewhere),
-and the reportlab page in DejaVu Sans.  Inline formulas are scored by :func:`docray.testing.inline_math_score.score`
+LaTeX document in Computer Modern and in Times + Symbol (``mathptmx``), one and two columns, and in Palatino
+(``mathpazo``), each with ``--seeds`` different shuffles of the same formulas, distractors and displays (so line
+breaks fall elsewhere), and the reportlab page in DejaVu Sans; from ``docray.testing.inline_math_ops``:
+operator names and function terms among look-alike prose (``ops-*``: LaTeX in cm, pazo, times) and the
+reportlab page in Helvetica with Times-Italic variables (``sans``), ``--seeds`` shuffles each.  Inline formulas are scored by :func:`docray.testing.inline_math_score.score`
 (found: covered by one region, or one per line where the typesetter broke it, taking no other letters,
 digits or symbols; a region is correct when it takes nothing from outside formulas but punctuation and
 brackets).  Displays are scored without layout boxes, and with boxes (each display's truth box widened to
@@ -29,20 +31,21 @@ import pypdfium2 as pdfium
 
 from docray.operators.formula_text.detect import FormulaKind, detect_formulas
 from docray.operators.textlayer.pdf_glyphs import page_glyphs, page_rules
-from docray.testing import inline_math, inline_math_score
+from docray.testing import inline_math, inline_math_ops, inline_math_score
 
 RESULTS = Path(__file__).parent / "results" / "formula_detect.json"
 
 
 def _documents(seeds: int):
-    for times in (False, True):
+    for font in ("cm", "times"):
         for twocolumn in (False, True):
-            name = ("times" if times else "cm") + ("-2col" if twocolumn else "")
-            yield (
-                name,
-                [inline_math.latex_document(times=times, seed=seed, twocolumn=twocolumn) for seed in range(seeds)],
-            )
+            name = font + ("-2col" if twocolumn else "")
+            yield name, [inline_math.latex_document(font=font, seed=seed, twocolumn=twocolumn) for seed in range(seeds)]
+    yield "pazo", [inline_math.latex_document(font="pazo", seed=seed) for seed in range(seeds)]
     yield "unicode", [inline_math.unicode_document()]
+    for font in ("cm", "pazo", "times"):
+        yield f"ops-{font}", [inline_math_ops.operator_document(font, seed) for seed in range(seeds)]
+    yield "sans", [inline_math_ops.sans_document(3 + seed) for seed in range(seeds)]
 
 
 def _measure(docs, repeat: int) -> dict:

@@ -53,6 +53,17 @@ def add_timing(row: Row, stage: str, seconds: float) -> None:
     row["timings"] = timings
 
 
+def share_timing(before: list[Row], after: list[Row], stage: str, seconds: float) -> None:
+    """Split a batch's ``seconds`` evenly over its rows, adding it to each row that did not arrive in error.
+
+    ``before`` and ``after`` are the batch's rows as it came in and as it goes out, in the same order.
+    """
+    share = seconds / max(1, len(after))
+    for original, row in zip(before, after):
+        if not is_error(original):
+            add_timing(row, stage, share)
+
+
 def error_fields(stage: str, exc: BaseException) -> Row:
     """The status/error columns of a row that failed in ``stage``."""
     if isinstance(exc, DocrayError):

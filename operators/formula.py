@@ -28,7 +28,7 @@ from docray.models.formula_detect import MfdOptions
 from docray.models.formula_junia import JuniaOptions
 from docray.models.formula_ved import VedFormulaOptions
 from docray.models.onnx import threads_for
-from docray.operators.base import Level, Operator, Row, add_timing, error_fields, is_error
+from docray.operators.base import Level, Operator, Row, error_fields, is_error, share_timing
 from docray.operators.formula_page import (
     FormulaOptions,
     FoundFormula,
@@ -145,10 +145,7 @@ class FormulaOperator(Operator[FormulaConfig]):
                 row["formulas"] = [f.to_row() for f in page.formulas]
             except Exception as exc:
                 row.update(error_fields(self.name, exc))
-        share = (time.perf_counter() - start) / max(1, len(out))
-        for original, row in zip(rows, out):
-            if not is_error(original):
-                add_timing(row, self.name, share)
+        share_timing(rows, out, self.name, time.perf_counter() - start)
         return out
 
     def _find(self, row: Row, images: dict[int, np.ndarray], i: int) -> PageFormulas:

@@ -165,11 +165,16 @@ def place_formulas(spans: Sequence[Span], glyphs: Sequence[Glyph], found: Sequen
         return list(spans)
     by_font = _glyphs_by_font(glyphs)
     out: list[Span] = []
+    kept_as_text: set[int] = set()  # formulas with glyphs in a span that had to stay whole
     for span in spans:
-        out.extend(_split_span(span, glyphs, _span_glyphs(span, glyphs, by_font), owner))
+        matched = _span_glyphs(span, glyphs, by_font)
+        parts = _split_span(span, glyphs, matched, owner)
+        if parts and parts[0] is span:
+            kept_as_text.update(owner[i] for i in matched if i in owner)
+        out.extend(parts)
     for k, item in enumerate(found):
         formula = item.formula
-        if formula.kind == FormulaKind.INLINE and formula.latex and item.glyphs:
+        if formula.kind == FormulaKind.INLINE and formula.latex and item.glyphs and k not in kept_as_text:
             own = [glyphs[i] for i in item.glyphs if owner.get(i) == k]
             if own:
                 out.append(_math_span(formula.latex, own))
@@ -184,14 +189,15 @@ def _glyphs_by_font(glyphs: Sequence[Glyph]) -> dict[str, list[int]]:
 
 
 def _span_glyphs(span: Span, glyphs: Sequence[Glyph], by_font: dict[str, list[int]]) -> list[int]:
-    """Indices of the glyphs of the span's font and size whose centre lies in the span's box, in pdfium order."""
+    """Indices of the glyphs of the span's font and size that sit in it (centre across, baseline inside its box),
+    in pdfium order."""
     x0, y0, x1, y1 = span.bbox
     x0, y0, x1, y1 = x0 - _SPAN_SLACK, y0 - _SPAN_SLACK, x1 + _SPAN_SLACK, y1 + _SPAN_SLACK
     found = []
     for i in by_font.get(span.font, ()):
         glyph = glyphs[i]
-        cx, cy = (glyph.bbox[0] + glyph.bbox[2]) / 2, (glyph.bbox[1] + glyph.bbox[3]) / 2
-        if x0 <= cx <= x1 and y0 <= cy <= y1 and abs(glyph.size - span.size) <= _SIZE_SLACK:
+        cx, baseline = (glyph.bbox[0] + glyph.bbox[2]) / 2, glyph.origin[1]
+        if x0 <= cx <= x1 and y0 <= baseline <= y1 and abs(glyph.size - span.size) <= _SIZE_SLACK:
             found.append(i)
     return found
 

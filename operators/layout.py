@@ -22,7 +22,7 @@ from docray.models.layout_picodet import PicoDetOptions
 from docray.models.layout_yolo import YoloOptions
 from docray.models.onnx import threads_for
 from docray.models.protocols import Detection
-from docray.operators.base import DocrayError, Level, Operator, Row, add_timing, error_fields, is_error
+from docray.operators.base import DocrayError, Level, Operator, Row, error_fields, is_error, share_timing
 from docray.operators.page_image import decode_page_image
 from docray.schema import BlockType, ErrorCode
 
@@ -124,10 +124,7 @@ class LayoutOperator(Operator[LayoutConfig]):
                 row["layout_blocks"] = layout_boxes(detections, self.config.model.block_types, scale, page_size, self.config.min_score)
             except Exception as exc:
                 row.update(error_fields(self.name, exc))
-        share = (time.perf_counter() - start) / max(1, len(out))
-        for original, row in zip(rows, out):
-            if not is_error(original):
-                add_timing(row, self.name, share)
+        share_timing(rows, out, self.name, time.perf_counter() - start)
         return out
 
     def _detect(self, rows: list[Row], pending: list[tuple[int, np.ndarray]]) -> list[tuple[int, list[Detection], int]]:

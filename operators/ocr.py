@@ -22,7 +22,7 @@ from docray.config import OperatorConfig
 from docray.models.ocr_paddle import PaddleOcrOptions
 from docray.models.ocr_ppocr import PpOcrOptions
 from docray.models.protocols import RecognizedLine
-from docray.operators.base import Level, Operator, Row, add_timing, error_fields, is_error
+from docray.operators.base import Level, Operator, Row, error_fields, is_error, share_timing
 from docray.operators.page_image import decode_page_image
 from docray.schema import BlockType, Route
 
@@ -153,7 +153,6 @@ class OcrOperator(Operator[OcrConfig]):
 
     def process_rows(self, rows: list[Row]) -> list[Row]:
         start = time.perf_counter()
-        arrived_in_error = [is_error(row) for row in rows]
         out = [dict(row) for row in rows]
         jobs: list[tuple[int, np.ndarray, Region]] = []
         for index, row in enumerate(out):
@@ -176,10 +175,7 @@ class OcrOperator(Operator[OcrConfig]):
             row["ocr_lines"].extend(
                 line_record(line, region, px_to_pt, float(row["width"]), float(row["height"])) for line in lines
             )
-        share = (time.perf_counter() - start) / max(1, len(out))
-        for row, skipped in zip(out, arrived_in_error):
-            if not skipped:
-                add_timing(row, self.name, share)
+        share_timing(rows, out, self.name, time.perf_counter() - start)
         return out
 
     def _read_pagewise(

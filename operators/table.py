@@ -25,7 +25,7 @@ from docray.models.protocols import TableStructure
 from docray.models.table_cells import Box, Word, assign_words, cell_text, table_html, to_page_box, words_of
 from docray.models.table_grid import grid_size
 from docray.models.table_slanet import SlanetOptions
-from docray.operators.base import Level, Operator, Row, add_timing, error_fields, is_error
+from docray.operators.base import Level, Operator, Row, error_fields, is_error, share_timing
 from docray.operators.page_image import decode_page_image
 from docray.schema import BlockType, Route
 
@@ -170,20 +170,16 @@ class TableOperator(Operator[TableConfig]):
         start = time.perf_counter()
         out = [dict(row) for row in rows]
         jobs: list[TableJob] = []
-        arrived_in_error = [is_error(row) for row in out]
         for i, row in enumerate(out):
             row["tables"] = []
-            if arrived_in_error[i]:
+            if is_error(row):
                 continue
             try:
                 jobs.extend(crop_jobs(i, row, table_regions(row, self.config.padding, self.config.max_tables_per_page)))
             except Exception as exc:
                 row.update(error_fields(self.name, exc))
         self._recognise(out, jobs)
-        share = (time.perf_counter() - start) / max(1, len(out))
-        for row, skipped in zip(out, arrived_in_error):
-            if not skipped:
-                add_timing(row, self.name, share)
+        share_timing(rows, out, self.name, time.perf_counter() - start)
         return out
 
     def _recognise(self, rows: list[Row], jobs: list[TableJob]) -> None:

@@ -62,8 +62,10 @@ def test_span_that_cannot_be_matched_glyph_by_glyph_goes_whole():
     spans[2] = Span("=2 here!", spans[2].bbox, "CMR10", 10.0)  # one character more than its glyphs
     own = tuple(i for i, g in enumerate(glyphs) if g.text in "x=2")
     found = [FoundFormula(Formula(FormulaKind.INLINE, (65, 93, 80, 100), "x=2", 0.9, FormulaSource.TEXT_LAYER), own)]
-    texts = [s.text for s in place_formulas(spans, glyphs, found)]
-    assert "=2 here!" in texts  # most of it is not the formula: kept whole
+    placed = place_formulas(spans, glyphs, found)
+    texts = [s.text for s in placed]
+    assert "=2 here!" in texts  # most of it is not the formula: kept whole ...
+    assert not any(s.flags & FontFlags.MATH for s in placed)  # ... so the formula stays text, never written twice
 
 
 def _page(formulas: list[Formula], layout: list[LayoutBox] | None = None) -> PageText:

@@ -21,7 +21,7 @@ from docray.operators.formula_text.detect import (
 )
 from docray.operators.textlayer.extract import page_spans
 from docray.operators.textlayer.pdf_glyphs import Glyph, page_glyphs, page_rules
-from docray.testing import inline_math, inline_math_score
+from docray.testing import inline_math, inline_math_ops, inline_math_score
 from docray.testing.latex import pdflatex
 
 needs_latex = pytest.mark.skipif(pdflatex() is None, reason="pdflatex not installed (texlive)")
@@ -29,13 +29,15 @@ needs_latex = pytest.mark.skipif(pdflatex() is None, reason="pdflatex not instal
 
 @functools.cache
 def _document(name: str) -> inline_math.MathDocument:
-    if name == "unicode":
+    if name in ("unicode", "sans"):
         pytest.importorskip("reportlab")
         pytest.importorskip("matplotlib")
-        return inline_math.unicode_document()
+        return inline_math.unicode_document() if name == "unicode" else inline_math_ops.sans_document()
     if pdflatex() is None:
         pytest.skip("pdflatex not installed (texlive)")
-    return inline_math.latex_document(times=name.startswith("times"), twocolumn=name.endswith("2col"))
+    if name.startswith("ops-"):
+        return inline_math_ops.operator_document(name.removeprefix("ops-"))
+    return inline_math.latex_document(font=name.split("-")[0], twocolumn=name.endswith("2col"))
 
 
 @functools.cache
@@ -65,7 +67,7 @@ def _scores(name: str, kind: FormulaKind, boxes: bool = False) -> inline_math_sc
 
 @pytest.mark.parametrize(
     ("name", "recall", "precision"),
-    [("cm", 0.95, 0.95), ("cm-2col", 0.9, 0.9), ("times", 0.9, 0.9), ("unicode", 0.9, 0.9)],
+    [("cm", 0.95, 0.95), ("cm-2col", 0.9, 0.9), ("times", 0.9, 0.9), ("pazo", 0.9, 0.9), ("unicode", 0.9, 0.9)],
 )
 def test_inline_recall_and_precision(name, recall, precision):
     score = _scores(name, FormulaKind.INLINE)
@@ -120,7 +122,7 @@ def test_display_numbers_excluded_without_boxes():
             assert not text.endswith(t.number), text
 
 
-@pytest.mark.parametrize("name", ["cm", "cm-2col", "unicode"])
+@pytest.mark.parametrize("name", ["cm", "cm-2col", "unicode", "ops-cm", "ops-pazo", "sans"])
 def test_distractors_not_detected(name):
     hits = []
     for glyphs, truth, regions in _detect(name):
@@ -129,6 +131,29 @@ def test_distractors_not_detected(name):
         bullets = [i for i, g in enumerate(glyphs) if g.text == "•"]
         assert not taken & set(bullets)
     assert not hits
+
+
+@pytest.mark.parametrize("name", ["ops-cm", "ops-pazo", "ops-times", "sans"])
+def test_operator_names_and_function_terms_join_their_formula(name):
+    # Ann_R(x_i) between math, Hom(A, B), max_i, a script of a script; F(b) - F(a) in text fonts: one region each
+    missed = []
+    for glyphs, truth, regions in _detect(name):
+        for t in truth.inline:
+            if not inline_math_score.score(glyphs, [t], regions, FormulaKind.INLINE).found:
+                missed.append(t.latex)
+        assert inline_math_score.score(glyphs, truth.inline, regions, FormulaKind.INLINE).precision == 1.0
+    assert not missed
+
+
+def test_text_font_terms_need_a_chain():
+    # upright F(b) - F(a) and f(x) = 2x + 1 are formulas; "see (a) and (b)", "important (b)", "Smith(2019)" are not
+    glyphs, truth, regions = _detect("sans")[0]
+    upright = [t for t in truth.inline if all(glyphs[i].font == "Helvetica" for i in t.glyphs)]
+    assert len(upright) >= 4
+    taken = {i for r in regions for i in r.glyphs}
+    assert all(set(t.glyphs) <= taken for t in upright)
+    parenthesised = [d for d in truth.distractors if "(" in d.latex]
+    assert len(parenthesised) >= 5 and not any(taken & set(d.glyphs) for d in parenthesised)
 
 
 def test_italic_emphasis_is_not_a_variable_when_math_has_its_own_italic():

@@ -5,8 +5,10 @@ Ground truth is read back from the PDF itself: every formula is set in its own n
 ``{22,k,0}`` for display formula ``k``, ``{33,k,0}`` for distractor ``k``), so after compiling, each glyph of
 :func:`~docray.operators.textlayer.pdf_glyphs.page_glyphs` is attributed to its formula by its fill colour, with
 no guessing from positions.  The detector never sees colours.  Equation numbers stay black (they are not part
-of the formula).  Three variants: Computer Modern (pdflatex), Times + Symbol (``mathptmx``), and a non-TeX
-page drawn with reportlab in DejaVu Sans (Greek and math Unicode, sub/superscripts by baseline shift).
+of the formula).  Variants: Computer Modern (pdflatex), Times + Symbol (``mathptmx``), Palatino (``mathpazo``),
+and non-TeX pages drawn with reportlab (:mod:`.inline_math_unicode`): DejaVu Sans with Greek and math Unicode,
+sub/superscripts by baseline shift; Helvetica text with Times-Italic variables.  Operator names and function
+terms with their distractors: :mod:`.inline_math_ops`.
 """
 
 from __future__ import annotations
@@ -252,17 +254,32 @@ def _latex_keys(inline=INLINE_LATEX, displays=DISPLAY_LATEX, distractors=DISTRAC
     return latex, {k: number for k, (_, number) in enumerate(displays)}
 
 
-def latex_document(times: bool = False, seed: int = 0, twocolumn: bool = False) -> MathDocument:
-    """The LaTeX document in Computer Modern, or Times + Symbol (``mathptmx``) with ``times=True``."""
+_FONT_PACKAGES = {"cm": "", "times": r"\usepackage{mathptmx}", "pazo": r"\usepackage{mathpazo}"}
+
+
+def latex_document(
+    times: bool = False,
+    seed: int = 0,
+    twocolumn: bool = False,
+    *,
+    font: str | None = None,
+    inline: Sequence[str] = INLINE_LATEX,
+    distractors: Sequence[str] = DISTRACTORS,
+    prefix: str = "",
+) -> MathDocument:
+    """The LaTeX document in Computer Modern, or Times + Symbol (``mathptmx``) with ``times=True``; ``font``
+    (``cm``, ``times``, ``pazo``: Palatino with ``mathpazo``) overrides ``times``.  ``inline`` and
+    ``distractors`` replace the formula and distractor lists; ``prefix`` starts the document's name."""
     from docray.testing.latex import DEFAULT_PREAMBLE, compile_latex
 
-    extra = r"\usepackage{xcolor}" + (r"\usepackage{mathptmx}" if times else "")
+    font = font or ("times" if times else "cm")
+    extra = r"\usepackage{xcolor}" + _FONT_PACKAGES[font]
     preamble = DEFAULT_PREAMBLE.replace(r"\usepackage{amsmath,amssymb}", r"\usepackage{amsmath,amssymb}" + extra)
     if twocolumn:
         preamble = preamble.replace(r"\documentclass[11pt]{article}", r"\documentclass[10pt,twocolumn]{article}")
-    pdf = compile_latex(latex_body(seed), preamble)
-    latex, numbers = _latex_keys()
-    name = ("times" if times else "cm") + ("-2col" if twocolumn else "") + (f"-s{seed}" if seed else "")
+    pdf = compile_latex(latex_body(seed, inline, DISPLAY_LATEX, distractors), preamble)
+    latex, numbers = _latex_keys(inline, DISPLAY_LATEX, distractors)
+    name = prefix + font + ("-2col" if twocolumn else "") + (f"-s{seed}" if seed else "")
     return MathDocument(name, pdf, read_truth(pdf, latex, numbers))
 
 

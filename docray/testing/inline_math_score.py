@@ -66,11 +66,11 @@ def score(glyphs, truth: Sequence[TruthFormula], regions, kind: FormulaKind) -> 
 def _line_split(glyphs, formula: TruthFormula, cover: list[set[int]]) -> bool:
     """True when ``formula`` was broken across lines by the typesetter and each region holds one line's part."""
 
-    def line_of(i: int) -> int:  # lines counted by the formula's own baseline jumps, in glyph order
+    def line_of(i: int) -> int:  # lines counted by the formula's own line breaks (down and back left), in glyph order
         return sum(
             1
             for a, b in zip(formula.glyphs, formula.glyphs[1:])
-            if b <= i and glyphs[b].bbox[1] > glyphs[a].bbox[3] + 2
+            if b <= i and glyphs[b].bbox[1] > glyphs[a].bbox[3] + 2 and glyphs[b].bbox[0] < glyphs[a].bbox[0] - 20
         )
 
     parts = [{line_of(i) for i in region if i in formula.glyphs} for region in cover]

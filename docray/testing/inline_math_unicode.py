@@ -1,7 +1,9 @@
-r"""A non-TeX formula page for :mod:`docray.testing.inline_math`: reportlab in DejaVu Sans (matplotlib's copy).
+r"""Non-TeX formula pages for :mod:`docray.testing.inline_math`, drawn with reportlab: DejaVu Sans (matplotlib's
+copy) with Unicode math, or (:data:`SANS`) Helvetica text with Times-Italic variables, the way slides and web
+pages set formulas.
 
-Formulas are written in a small markup: single Latin letters are set in DejaVu Sans Oblique (variables), known
-function names (sin, log, ...) upright, ``^{..}``/``_{..}`` (or one character) as 70 % glyphs shifted off the
+Formulas are written in a small markup: single Latin letters are set in the style's variable font (DejaVu Sans
+Oblique; Times-Italic), or upright where an inline entry says ``r``; known function names (sin, log, ...) upright, ``^{..}``/``_{..}`` (or one character) as 70 % glyphs shifted off the
 baseline, ``\,`` a thin space, ``\F{num}{den}`` as a stacked fraction with a rule; everything else upright (Greek, operators, digits).
 Each formula and distractor is filled in its marker colour (see :mod:`docray.testing.inline_math`).
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import io
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +21,20 @@ from docray.testing.inline_math import DISPLAY_R, DISTRACTOR_R, INLINE_R
 SIZE, LEADING, MARGIN = 11.0, 16.0, 72.0
 REGULAR, OBLIQUE = "DejaVuSans", "DejaVuSans-Oblique"
 FUNCTIONS = ("sin", "cos", "log", "exp", "lim", "max", "min")
+
+
+@dataclass(frozen=True, slots=True)
+class Style:
+    """Fonts of a reportlab page: running text, its emphasis, and single-letter variables."""
+
+    regular: str
+    emphasis: str
+    variable: str
+    embedded: bool  # TrueType fonts registered from matplotlib's folder (else PDF base fonts)
+
+
+DEJAVU = Style(REGULAR, OBLIQUE, OBLIQUE, True)
+SANS = Style("Helvetica", "Helvetica-Oblique", "Times-Italic", False)
 
 UNICODE_INLINE: tuple[tuple[str, str], ...] = (  # (LaTeX, markup)
     (r"x^2 + y^2 = z^2", "x^{2} + y^{2} = z^{2}"),
@@ -104,7 +121,9 @@ def _group(markup: str, i: int) -> tuple[str, int]:
     return markup[i + 1 : end], end + 1
 
 
-def layout(markup: str, size: float = SIZE) -> tuple[list[_Piece], float, list[tuple[float, float, float]]]:
+def layout(
+    markup: str, size: float = SIZE, regular: str = REGULAR, variable: str = OBLIQUE
+) -> tuple[list[_Piece], float, list[tuple[float, float, float]]]:
     """Pieces of a formula, its advance width, and its rules (x0, x1, dy)."""
     pieces: list[_Piece] = []
     rules: list[tuple[float, float, float]] = []
@@ -114,7 +133,7 @@ def layout(markup: str, size: float = SIZE) -> tuple[list[_Piece], float, list[t
         if markup.startswith(r"\F", i):
             num, i = _group(markup, i + 2)
             den, i = _group(markup, i)
-            (pn, wn, _), (pd, wd, _) = layout(num, size), layout(den, size)
+            (pn, wn, _), (pd, wd, _) = layout(num, size, regular, variable), layout(den, size, regular, variable)
             width = max(wn, wd) + 2
             pieces += [
                 _Piece(p.text, p.font, p.size, x + 1 + (width - 2 - wn) / 2 + p.dx, p.dy + 0.75 * size) for p in pn
@@ -130,7 +149,7 @@ def layout(markup: str, size: float = SIZE) -> tuple[list[_Piece], float, list[t
             while i < len(markup) and markup[i] in "^_":
                 which = markup[i]
                 script, i = _group(markup, i + 1)
-                sub, sw, _ = layout(script, 0.7 * size)
+                sub, sw, _ = layout(script, 0.7 * size, regular, variable)
                 dy = 0.4 * size if which == "^" else -0.2 * size
                 pieces += [_Piece(p.text, p.font, p.size, sup_x + p.dx, p.dy + dy) for p in sub]
                 x = max(x, sup_x + sw)
@@ -146,25 +165,35 @@ def layout(markup: str, size: float = SIZE) -> tuple[list[_Piece], float, list[t
             continue
         word = next((f for f in FUNCTIONS if markup.startswith(f, i)), None)
         if word:
-            pieces.append(_Piece(word, REGULAR, size, x, 0.0))
-            x += _width(word, REGULAR, size)
+            pieces.append(_Piece(word, regular, size, x, 0.0))
+            x += _width(word, regular, size)
             i += len(word)
             continue
-        font = OBLIQUE if c.isascii() and c.isalpha() else REGULAR
+        font = variable if c.isascii() and c.isalpha() else regular
         pieces.append(_Piece(c, font, size, x, 0.0))
         x += _width(c, font, size)
         i += 1
     return pieces, x, rules
 
 
-def build_unicode_pdf(seed: int = 3) -> tuple[bytes, dict[tuple[int, int], str], dict[int, str | None]]:
-    """The PDF, a map (marker red, index) -> LaTeX or text, and display index -> equation number."""
+def build_unicode_pdf(
+    seed: int = 3,
+    style: Style = DEJAVU,
+    inline: Sequence[tuple[str, ...]] = UNICODE_INLINE,
+    distractors: Sequence[tuple[str, str]] = UNICODE_DISTRACTORS,
+    displays: Sequence[tuple[str, str, str | None]] = UNICODE_DISPLAY,
+) -> tuple[bytes, dict[tuple[int, int], str], dict[int, str | None]]:
+    """The PDF, a map (marker red, index) -> LaTeX or text, and display index -> equation number.
+
+    ``inline``: (LaTeX, markup[, ``r`` to set its letters upright]); ``distractors``: (text, fonts) with fonts
+    ``r`` (regular) or ``o`` (emphasis) for all words, or one such letter per word."""
     from reportlab.pdfgen import canvas
 
-    _fonts()
+    if style.embedded:
+        _fonts()
     rng = random.Random(seed)
     words = "we study how the model behaves when inputs vary and show that the bound is tight for all cases".split()
-    items = [("i", k) for k in range(len(UNICODE_INLINE))] + [("d", k) for k in range(len(UNICODE_DISTRACTORS))]
+    items = [("i", k) for k in range(len(inline))] + [("d", k) for k in range(len(distractors))]
     rng.shuffle(items)
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=(612.0, 792.0))
@@ -186,35 +215,40 @@ def build_unicode_pdf(seed: int = 3) -> tuple[bytes, dict[tuple[int, int], str],
             pdf.rect(state["x"] + x0, state["y"] + dy, x1 - x0, 0.5, stroke=0, fill=1)
         state["x"] += width + space
 
-    def word(text: str, font: str = REGULAR, colour=(0, 0, 0)) -> None:
-        for part in text.split(" "):
+    def word(text: str, fonts: str = "r", colour=(0, 0, 0)) -> None:
+        parts = text.split(" ")
+        for n, part in enumerate(parts):
+            font = style.emphasis if (fonts if len(fonts) == 1 else fonts[n]) == "o" else style.regular
             put([_Piece(part, font, SIZE, 0, 0)], _width(part, font, SIZE), [], colour)
 
-    per_display = len(items) // (len(UNICODE_DISPLAY) + 1)
+    per_display = len(items) // (len(displays) + 1)
     display = 0
     for n, (what, k) in enumerate(items):
         for _ in range(rng.randint(3, 8)):
             word(rng.choice(words))
         if what == "i":
-            pieces, width, rules = layout(UNICODE_INLINE[k][1])
+            upright = inline[k][2:] == ("r",)
+            pieces, width, rules = layout(
+                inline[k][1], SIZE, style.regular, style.regular if upright else style.variable
+            )
             put(pieces, width, rules, (INLINE_R, k, 0))
         else:
-            text, font = UNICODE_DISTRACTORS[k]
-            word(text, OBLIQUE if font == "o" else REGULAR, (DISTRACTOR_R, k, 0))
-        if (n + 1) % per_display == 0 and display < len(UNICODE_DISPLAY):
-            _, markup, number = UNICODE_DISPLAY[display]
-            pieces, width, rules = layout(markup, SIZE)
+            text, fonts = distractors[k]
+            word(text, fonts, (DISTRACTOR_R, k, 0))
+        if (n + 1) % per_display == 0 and display < len(displays):
+            _, markup, number = displays[display]
+            pieces, width, rules = layout(markup, SIZE, style.regular, style.variable)
             newline(2.2 * LEADING)
             state["x"] = (MARGIN + right - width) / 2
             put(pieces, width, rules, (DISPLAY_R, display, 0))
             if number:
-                state["x"] = right - _width(number, REGULAR, SIZE)
+                state["x"] = right - _width(number, style.regular, SIZE)
                 word(number)
             newline(2.2 * LEADING)
             display += 1
     pdf.showPage()
     pdf.save()
-    latex = {(INLINE_R, k): s for k, (s, _) in enumerate(UNICODE_INLINE)}
-    latex |= {(DISPLAY_R, k): s for k, (s, _, _) in enumerate(UNICODE_DISPLAY)}
-    latex |= {(DISTRACTOR_R, k): s for k, (s, _) in enumerate(UNICODE_DISTRACTORS)}
-    return buffer.getvalue(), latex, {k: n for k, (_, _, n) in enumerate(UNICODE_DISPLAY)}
+    latex = {(INLINE_R, k): entry[0] for k, entry in enumerate(inline)}
+    latex |= {(DISPLAY_R, k): s for k, (s, _, _) in enumerate(displays)}
+    latex |= {(DISTRACTOR_R, k): s for k, (s, _) in enumerate(distractors)}
+    return buffer.getvalue(), latex, {k: n for k, (_, _, n) in enumerate(displays)}

@@ -37,10 +37,13 @@ _NOT_MATH = frozenset("•†‡§¶©®™°\uf0b7\uf0a7\uf0d8\uf076\uf0a8\uf0f
 _OPERATORS = frozenset("+-=<>/*()[]{}|!'^~:\u00b7")
 _PUNCTUATION = frozenset(",.;")
 _ACCENTS = frozenset("\u02c6\u02dc\u00af\u02d9\u00a8\u02c7\u02d8\u00b4\u0060\u02da\u20d7\u0302\u0303\u0304")
-FUNCTION_NAMES = frozenset(
-    "sin cos tan cot sec csc sinh cosh tanh arcsin arccos arctan log ln lg exp lim liminf limsup max min sup inf "
-    "det dim ker arg deg gcd hom Pr mod tr rank diag sgn".split()
+FUNCTION_NAMES = frozenset(  # upright operator names that are no English words: math next to math
+    "sin cos tan cot sec csc sinh cosh tanh coth sech csch arcsin arccos arctan arsinh arcosh artanh log ln lg exp "
+    "lim liminf limsup det dim ker Ker arg deg gcd lcm hom Hom Aut Tr tr diag sgn supp erf erfc Gal coker mod Pr "
+    "Var Cov Spec".split()
 )
+# operator names that are also words (or names): math only in operator form, with a script or a tight "("
+OPERATOR_WORDS = frozenset("max min sup inf rank span sign End Ann Im Re im id vol div curl grad var cov".split())
 
 
 class Cue(IntEnum):
@@ -100,8 +103,8 @@ def page_has_math(spans: Sequence[Span]) -> bool:
         if span.flags & FontFlags.MATH:
             return True
         math_font = fonts.setdefault(span.font, is_math_font(span.font))
-        if (math_font and any(cue(c, span.font, True) == Cue.MATH for c in span.text if not c.isspace())) or has_math_text(
-            span.text
-        ):
+        if (
+            math_font and any(cue(c, span.font, True) == Cue.MATH for c in span.text if not c.isspace())
+        ) or has_math_text(span.text):
             return True
     return False

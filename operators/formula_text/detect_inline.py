@@ -2,8 +2,9 @@
 
 Per line (glyphs sorted left to right): sub/superscripts are found by size and baseline shift and take their
 base's standing (``x²`` is math, a footnote mark after a word is not); full-size letters form words, an italic
-word of one letter is a variable (unless it sits in an italic phrase: emphasis), an upright function name
-(``sin``, ``log``) is bound to the math next to it; glyphs stacked over a rule (an inline fraction) are math.
+word of one letter is a variable (unless it sits in an italic phrase: emphasis), upright operator names
+(``sin``, ``Ann_R(x)``) and function terms in text fonts (``F(b) - F(a)``) are bound to math (:mod:`.detect_words`);
+glyphs stacked over a rule (an inline fraction) are math.
 A run is a left-to-right sequence of math and bindable glyphs (digits, operators, brackets) holding at least one
 math glyph and no text letter, cut at wide gaps and at a comma followed by a word space; punctuation, hyphens
 and unmatched brackets at its ends are dropped; short italic words (``dt``, ``mc``) next to it join it.
@@ -15,23 +16,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from docray.datamodel import BBox
-from docray.operators.formula_text.detect_glyphs import FUNCTION_NAMES, Cue
+from docray.operators.formula_text.detect_glyphs import Cue
 from docray.operators.formula_text.detect_lines import Line
+from docray.operators.formula_text.detect_words import (
+    bind_function_terms,
+    bind_operator_names,
+    classify_words,
+    split_words,
+)
 from docray.operators.textlayer.pdf_glyphs import Glyph
 
-WORD_GAP = 0.2  # x size: letters closer than this (and both italic or both upright) belong to one word
 SCRIPT_SIZE = 0.9  # a glyph smaller than this x the line size ...
 SCRIPT_SHIFT = 0.12  # ... whose baseline is off the line's by more than this x size is a script
 SCRIPT_REACH = 0.4  # x size: how far right of its base a script may start
 RUN_GAP = 1.1  # x size: a wider gap ends a run (a \quad)
 ORD_GAP = 0.8  # x the line's word space: letters or digits this far apart are not one formula
 COMMA_GAP = 0.37  # x size: a text-font comma followed by a wider gap (a word space) separates two formulas
-PHRASE_GAP = 0.6  # x size: a one-letter italic word this close to an italic word is emphasis
-SHORT_ITALIC = 3  # italic words up to this many letters may join an adjacent run (dt, mc)
-TOUCH_SPACE = 0.6  # x the line's word space: an italic word closer than this to math is part of it
 DEFAULT_SPACE = 0.3  # x size: the word space when a line has too few gaps to measure it
-PHRASE_LETTERS = frozenset("aAI")  # one-letter English words: next to italic words they are emphasis, not variables
-DIFFERENTIAL_GAP = 0.5  # x size: how far an italic "dx" may sit from the math before or after it
 _OPEN, _CLOSE = "([{", ")]}"
 _PUNCT = frozenset(",.;:")
 _TRIM_END = frozenset(",.;:-\u2010'")
@@ -52,6 +53,7 @@ def _gap(a: Glyph, b: Glyph) -> float:
 
 
 def analyse_line(glyphs: Sequence[Glyph], line: Line, cues: Sequence[Cue], rules: Sequence[BBox] = ()) -> LineMath:
+    """Per-glyph standing (see :class:`LineMath`) and inline runs of one line."""
     members = line.members
     em = max(line.size, 1.0)
     gl = [glyphs[i] for i in members]
@@ -60,7 +62,10 @@ def analyse_line(glyphs: Sequence[Glyph], line: Line, cues: Sequence[Cue], rules
         g.size < SCRIPT_SIZE * line.size and abs(g.origin[1] - line.baseline) > SCRIPT_SHIFT * line.size for g in gl
     ]
     space = word_space(gl, status, script, em)
-    _words(gl, status, script, em, space)
+    words = split_words(gl, status, script, em, space)
+    classify_words(words, gl, status, em, space)
+    bind_operator_names(words, gl, status, script, em, space)
+    bind_function_terms(gl, status, script, em, space)
     _fractions(gl, status, script, line, rules)
     _scripts(gl, status, script, em)
     runs = _runs(gl, status, script, em, space)
@@ -85,52 +90,6 @@ def word_space(gl: list[Glyph], status: list[Cue], script: list[bool], em: float
         return DEFAULT_SPACE * em
     upper = gaps[at:]
     return min(max(upper[len(upper) // 2], 0.12 * em), 0.6 * em)
-
-
-def _words(gl: list[Glyph], status: list[Cue], script: list[bool], em: float, space: float) -> None:
-    """Italic one-letter words become math, function names bindable; italic longer words stay text."""
-    words: list[list[int]] = []
-    limit = min(WORD_GAP * em, 0.6 * space)
-    for k, g in enumerate(gl):
-        if script[k] or status[k] not in (Cue.TEXT, Cue.ITALIC) or not g.text.isalpha():
-            continue
-        if words and words[-1][-1] == k - 1 and _gap(gl[k - 1], g) < limit and status[k - 1] == status[k]:
-            words[-1].append(k)
-        else:
-            words.append([k])
-    italic_words = [w for w in words if len(w) > 1 and all(status[k] == Cue.ITALIC for k in w)]
-    for w in words:
-        text = "".join(gl[k].text for k in w)
-        if all(status[k] == Cue.ITALIC for k in w):
-            if len(w) == 1 and not (text in PHRASE_LETTERS and any(_near(gl, w, other, em) for other in italic_words)):
-                status[w[0]] = Cue.MATH
-            elif len(w) > 1:
-                touch = TOUCH_SPACE * space
-                reach = max(DIFFERENTIAL_GAP * em, touch) if len(w) == 2 and text[0] == "d" else touch  # dx after math
-                bound = len(w) <= SHORT_ITALIC and (
-                    _touches(gl, status, w[0], w[0] - 1, reach) or _touches(gl, status, w[-1], w[-1] + 1, touch)
-                )
-                for k in w:
-                    status[k] = Cue.ITALIC if bound else Cue.TEXT
-        elif text in FUNCTION_NAMES and all(status[k] == Cue.TEXT for k in w):
-            for k in w:
-                status[k] = Cue.BINDABLE
-
-
-def _touches(gl: list[Glyph], status: list[Cue], edge: int, neighbour: int, reach: float) -> bool:
-    """True when the glyph next to a word's ``edge`` is not text and sits closer than ``reach`` points."""
-    if not 0 <= neighbour < len(gl) or status[neighbour] == Cue.TEXT or gl[neighbour].text in _PUNCT:
-        return False
-    if gl[neighbour].text.isalnum() and gl[neighbour].size >= SCRIPT_SIZE * gl[edge].size:
-        return False  # a letter or digit beside it: words next to a formula, not a product (TeX sets those tight)
-    left, right = (edge, neighbour) if neighbour > edge else (neighbour, edge)
-    return _gap(gl[left], gl[right]) < reach
-
-
-def _near(gl: list[Glyph], word: list[int], other: list[int], em: float) -> bool:
-    if other[0] > word[-1]:
-        return other[0] == word[-1] + 1 and _gap(gl[word[-1]], gl[other[0]]) < PHRASE_GAP * em
-    return other[-1] == word[0] - 1 and _gap(gl[other[-1]], gl[word[0]]) < PHRASE_GAP * em
 
 
 def _fractions(gl: list[Glyph], status: list[Cue], script: list[bool], line: Line, rules: Sequence[BBox]) -> None:

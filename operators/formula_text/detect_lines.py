@@ -105,7 +105,8 @@ def build_lines(glyphs: Sequence[Glyph], indices: Sequence[int] | None = None) -
     ]
     groups.sort(key=lambda g: g.baseline)
     baselines = [g.baseline for g in groups]
-    joined: dict[int, list[int]] = {}
+    hosted: dict[int, int] = {}  # script glyph -> the group of its line
+    originals = [list(group.members) for group in groups]
     for group in groups:
         keep = []
         for i in group.members:
@@ -114,8 +115,16 @@ def build_lines(glyphs: Sequence[Glyph], indices: Sequence[int] | None = None) -
             if host is None:
                 keep.append(i)
             else:
-                joined.setdefault(host, []).append(i)
+                hosted[i] = host
         group.members = keep
+    joined: dict[int, list[int]] = {}
+    for i, host in hosted.items():
+        for _ in range(3):  # a script of a script (x_{i_1}) goes where its own base went
+            base = min(originals[host], key=lambda j: abs(glyphs[j].bbox[0] - glyphs[i].bbox[0]))
+            if hosted.get(base, host) == host:
+                break
+            host = hosted[base]
+        joined.setdefault(host, []).append(i)
     for gi, extra in joined.items():  # scripts count as their line's glyphs when placing big delimiters
         groups[gi].xs = sorted(groups[gi].xs + [(glyphs[i].bbox[0], glyphs[i].bbox[2]) for i in extra])
     for i in floating:

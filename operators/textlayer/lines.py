@@ -84,6 +84,7 @@ class _OpenLine:
         self.label = len(self.spans) == 1 and is_label(span.text)
 
 
+_CLOSING = frozenset(".,;:!?)]}")
 _BUCKET = 4.0  # points; open lines are indexed by the vertical centre of their first span
 
 
@@ -132,7 +133,9 @@ def _finish(spans: list[Span], options: LineOptions) -> Line:
             prev = spaced[-1]
             gap = span.bbox[0] - prev.bbox[2]
             seam_has_space = prev.text[-1:].isspace() or span.text[:1].isspace()
-            if not seam_has_space and gap > options.space_gap_em * min(span_size(prev), span_size(span)):
+            # a formula's box is its glyphs' ink: the gap to the punctuation after it is not a word space
+            punctuation_after_math = bool(prev.flags & FontFlags.MATH) and span.text[:1] in _CLOSING
+            if not seam_has_space and not punctuation_after_math and gap > options.space_gap_em * min(span_size(prev), span_size(span)):
                 spaced[-1] = replace(prev, text=prev.text + " ")
         spaced.append(span)
     return Line(spans=spaced, bbox=bbox_union([s.bbox for s in spaced]))

@@ -8,6 +8,7 @@ origin top-left, after the rotation, relative to the visible (crop) box.
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,24 +86,50 @@ def image_boxes(page: pdfium.PdfPage, frame: PageFrame | None = None) -> list[BB
 
     Images wholly outside the visible box are left out.
     """
+    return object_boxes(page, pdfium_c.FPDF_PAGEOBJ_IMAGE, frame)
+
+
+def object_boxes(
+    page: pdfium.PdfPage,
+    kind: int,
+    frame: PageFrame | None = None,
+    keep: Callable[[BBox], bool] | None = None,
+    limit: int | None = None,
+) -> list[BBox]:
+    """Displayed boxes (clipped to the page) of the page's objects of pdfium type ``kind``, inside form XObjects too.
+
+    ``keep`` filters the boxes; at most ``limit`` are returned.
+    """
     frame = frame or page_frame(page)
     boxes: list[BBox] = []
     raw = page.raw
     count = pdfium_c.FPDFPage_CountObjects(raw)
-    _collect_images((pdfium_c.FPDFPage_GetObject(raw, i) for i in range(count)), _IDENTITY, 0, frame, boxes)
+    objects = (pdfium_c.FPDFPage_GetObject(raw, i) for i in range(count))
+    _collect(objects, _IDENTITY, 0, _Wanted(kind, frame, keep, limit), boxes)
     return boxes
 
 
-def _collect_images(objects, to_page: Matrix, depth: int, frame: PageFrame, out: list[BBox]) -> None:
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    kind: int
+    frame: PageFrame
+    keep: Callable[[BBox], bool] | None
+    limit: int | None
+
+
+def _collect(objects, to_page: Matrix, depth: int, wanted: _Wanted, out: list[BBox]) -> None:
     left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    frame = wanted.frame
     for obj in objects:
+        if wanted.limit is not None and len(out) >= wanted.limit:
+            return
         kind = pdfium_c.FPDFPageObj_GetType(obj)
-        if kind == pdfium_c.FPDF_PAGEOBJ_IMAGE:
+        if kind == wanted.kind:
             if not pdfium_c.FPDFPageObj_GetBounds(obj, left, bottom, right, top):
                 continue
             corners = _transform_rect(to_page, left.value, bottom.value, right.value, top.value)
             clipped = clip_box(frame.box(*corners), frame.width, frame.height)
-            if clipped is not None:
+            if clipped is not None and (wanted.keep is None or wanted.keep(clipped)):
                 out.append(clipped)
         elif kind == pdfium_c.FPDF_PAGEOBJ_FORM and depth < _MAX_FORM_DEPTH:
             matrix = pdfium_c.FS_MATRIX()
@@ -111,7 +138,7 @@ def _collect_images(objects, to_page: Matrix, depth: int, frame: PageFrame, out:
             form_to_page = _compose((matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f), to_page)
             n = pdfium_c.FPDFFormObj_CountObjects(obj)
             children = (pdfium_c.FPDFFormObj_GetObject(obj, i) for i in range(max(0, n)))
-            _collect_images(children, form_to_page, depth + 1, frame, out)
+            _collect(children, form_to_page, depth + 1, wanted, out)
 
 
 def _compose(first: Matrix, then: Matrix) -> Matrix:

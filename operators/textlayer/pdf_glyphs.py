@@ -27,20 +27,11 @@ from docray.operators.textlayer.pdf_chars import (
     has_map_error,
     is_generated,
 )
-from docray.operators.textlayer.pdf_geometry import (
-    _IDENTITY,
-    Matrix,
-    PageFrame,
-    _compose,
-    _transform_rect,
-    clip_box,
-    page_frame,
-)
+from docray.operators.textlayer.pdf_geometry import PageFrame, object_boxes, page_frame
 
 REPLACEMENT = "\ufffd"
 MAX_RULE_THICKNESS = 2.5  # points: thicker paths are drawings, not rules
 MIN_RULE_ASPECT = 3.0  # a rule is at least this many times longer than thick
-_MAX_FORM_DEPTH = 8
 _MAX_RULES = 5000
 _BLANK = frozenset({0x20, 0xA0, 0x0A, 0x0D, 0x09})
 
@@ -128,34 +119,8 @@ def page_rules(page: pdfium.PdfPage, frame: PageFrame | None = None) -> list[BBo
     A rule is a path whose bounds are at most :data:`MAX_RULE_THICKNESS` thick and :data:`MIN_RULE_ASPECT` times
     longer than thick, horizontal or vertical; a stroked line's box includes its line width.
     """
-    frame = frame or page_frame(page)
-    raw = page.raw
-    rules: list[BBox] = []
-    count = pdfium_c.FPDFPage_CountObjects(raw)
-    _collect_rules((pdfium_c.FPDFPage_GetObject(raw, i) for i in range(count)), _IDENTITY, 0, frame, rules)
-    return rules
-
-
-def _collect_rules(objects, to_page: Matrix, depth: int, frame: PageFrame, out: list[BBox]) -> None:
-    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
-    for obj in objects:
-        if len(out) >= _MAX_RULES:
-            return
-        kind = pdfium_c.FPDFPageObj_GetType(obj)
-        if kind == pdfium_c.FPDF_PAGEOBJ_PATH:
-            if not pdfium_c.FPDFPageObj_GetBounds(obj, left, bottom, right, top):
-                continue
-            corners = _transform_rect(to_page, left.value, bottom.value, right.value, top.value)
-            box = clip_box(frame.box(*corners), frame.width, frame.height)
-            if box is not None and _is_rule(box):
-                out.append(_rounded(box))
-        elif kind == pdfium_c.FPDF_PAGEOBJ_FORM and depth < _MAX_FORM_DEPTH:
-            matrix = pdfium_c.FS_MATRIX()
-            if not pdfium_c.FPDFPageObj_GetMatrix(obj, matrix):
-                continue
-            form_to_page = _compose((matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f), to_page)
-            n = pdfium_c.FPDFFormObj_CountObjects(obj)
-            _collect_rules((pdfium_c.FPDFFormObj_GetObject(obj, i) for i in range(max(0, n))), form_to_page, depth + 1, frame, out)
+    boxes = object_boxes(page, pdfium_c.FPDF_PAGEOBJ_PATH, frame, keep=_is_rule, limit=_MAX_RULES)
+    return [_rounded(box) for box in boxes]
 
 
 def _is_rule(box: BBox) -> bool:
