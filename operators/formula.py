@@ -28,6 +28,7 @@ from docray.models.formula_detect import MfdOptions
 from docray.models.formula_junia import JuniaOptions
 from docray.models.formula_ved import VedFormulaOptions
 from docray.models.onnx import threads_for
+from docray.models.protocols import FormulaText
 from docray.operators.base import Level, Operator, Row, error_fields, is_error, share_timing
 from docray.operators.formula_page import (
     FormulaOptions,
@@ -162,7 +163,7 @@ class FormulaOperator(Operator[FormulaConfig]):
 
     def _detect(self, row: Row, images: dict[int, np.ndarray], i: int) -> list[BBox]:
         """Display formula boxes (points) the detector finds on the page image."""
-        image = images.setdefault(i, decode_page_image(bytes(row["image"])))
+        image = _page_image(row, images, i)
         scale = points_per_pixel(row.get("image_dpi"), row.get("width"), image.shape[1])
         width, height = float(row["width"]), float(row["height"])
         boxes = []
@@ -177,29 +178,46 @@ class FormulaOperator(Operator[FormulaConfig]):
         if self.recognizer is None:
             return
         crops: list[np.ndarray] = []
-        targets: list[FoundFormula] = []
+        targets: list[tuple[int, FoundFormula]] = []  # (row index, formula) per crop
         for i, page in pages.items():
             row = rows[i]
             wanted = [f for f in page.found if f.wants_image]
             if not wanted or not row.get("image"):
                 continue
             try:
-                image = images.setdefault(i, decode_page_image(bytes(row["image"])))
+                image = _page_image(row, images, i)
                 scale = 1.0 / points_per_pixel(row.get("image_dpi"), row.get("width"), image.shape[1])
                 for found in wanted:
                     crop = crop_image(image, found.formula.bbox, scale, self.config.crop_margin)
                     if crop is not None:
                         crops.append(resample(crop, 72.0 * scale, self.config.crop_dpi))
-                        targets.append(found)
+                        targets.append((i, found))
             except Exception as exc:
                 row.update(error_fields(self.name, exc))
         if not crops:
             return
-        for found, text in zip(targets, self.recognizer.recognize(crops)):
+        for (i, found), text in zip(targets, self._read(crops, [i for i, _ in targets], rows)):
             formula = found.formula
+            if text is None or is_error(rows[i]):
+                continue
             wins = formula.latex is None or self.config.reread == "all" or text.score >= formula.score
             if text.latex.strip() and wins:
                 found.set_latex(text.latex.strip(), text.score, FormulaSource.IMAGE_MODEL)
+
+    def _read(self, crops: list[np.ndarray], owners: list[int], rows: list[Row]) -> list[FormulaText | None]:
+        """The recogniser's reading of every crop; a failing batch is retried crop by crop, and the page of a crop
+        that fails alone becomes an error row."""
+        try:
+            return list(self.recognizer.recognize(crops))  # type: ignore[union-attr]
+        except Exception:
+            texts: list[FormulaText | None] = []
+            for crop, i in zip(crops, owners):
+                try:
+                    texts.append(self.recognizer.recognize([crop])[0])  # type: ignore[union-attr]
+                except Exception as exc:
+                    rows[i].update(error_fields(self.name, exc))
+                    texts.append(None)
+            return texts
 
 
 def crop_image(image: np.ndarray, bbox: BBox, pixels_per_point: float, margin: float) -> np.ndarray | None:
@@ -223,6 +241,13 @@ def resample(crop: np.ndarray, dpi: float, wanted: float | None) -> np.ndarray:
     factor = wanted / dpi
     size = (max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor)))
     return np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.LANCZOS))
+
+
+def _page_image(row: Row, images: dict[int, np.ndarray], i: int) -> np.ndarray:
+    """Row ``i``'s page image, decoded once per batch."""
+    if i not in images:
+        images[i] = decode_page_image(bytes(row["image"]))
+    return images[i]
 
 
 def _layout(row: Row) -> list[LayoutBox]:

@@ -131,3 +131,30 @@ def test_crop_image_is_clipped_to_the_page(page_fields):
     crop = crop_image(pixels, (-10.0, -10.0, 20.0, 20.0), 2.0, 2.0)
     assert crop is not None and crop.shape[:2] == (44, 44)
     assert crop_image(pixels, (10_000.0, 10_000.0, 10_010.0, 10_010.0), 2.0, 2.0) is None
+
+
+class _FailsOnSecond:
+    """A recogniser whose batch call fails, and whose second crop fails alone too."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def recognize(self, crops):
+        from docray.models.protocols import FormulaText
+
+        self.calls += 1
+        if len(crops) > 1 or self.calls == 3:
+            raise RuntimeError("recogniser exploded")
+        return [FormulaText("x^{2}", 0.9)]
+
+
+def test_a_failing_recogniser_fails_only_the_page_of_the_failing_crop(page_fields, formula_box):
+    scan = page_row(page_fields, route="ocr", glyphs=None, rules=None, spans=[],
+                    layout_blocks=[{"type": "interline_equation", "bbox": formula_box, "score": 0.9, "label": "isolated"}])  # fmt: skip
+    op = operator()
+    op.ensure_setup()
+    op.recognizer = _FailsOnSecond()
+    first, second = op.process_rows([dict(scan, page_idx=0), dict(scan, page_idx=1)])
+    assert first["status"] == "ok" and first["formulas"][0]["latex"] == "x^{2}"
+    assert first["formulas"][0]["source"] == "image_model"
+    assert second["status"] == "error" and "recogniser exploded" in second["error"]
