@@ -21,20 +21,19 @@ from typing import Literal, Sequence
 import numpy as np
 from pydantic import Field, model_validator
 
-from docray.config import StrictModel
 from docray.models.layout_common import in_batches
-from docray.models.layout_yolo import OutputFormat, YoloLayout, YoloOptions
-from docray.models.onnx import OnnxOptions
+from docray.models.layout_yolo import YoloLayout, YoloOptions
 from docray.models.protocols import PixelBox
 from docray.schema import BlockType
 
 FORMULA_TYPES = frozenset({BlockType.INLINE_EQUATION, BlockType.INTERLINE_EQUATION})
 
 
-class MfdOptions(StrictModel):
-    """A YOLO formula detector (MinerU's MFD by default) exported to ONNX, from the models directory."""
+class MfdOptions(YoloOptions):
+    """A YOLO formula detector (MinerU's MFD by default) exported to ONNX, from the models directory: the YOLO
+    layout options with MFD's defaults."""
 
-    kind: Literal["mfd_yolo"] = "mfd_yolo"
+    kind: Literal["mfd_yolo"] = "mfd_yolo"  # type: ignore[assignment]
     weights: str = Field(
         "models-dir:MFD/YOLO/yolo_v8_ft.onnx", description="weight spec (models-dir:, wheel: or a path) of the ONNX file"
     )
@@ -46,38 +45,21 @@ class MfdOptions(StrictModel):
     input_size: int | tuple[int, int] = Field(
         1888, description="network input (MinerU's imgsz): a side or (height, width); a fixed ONNX input size wins"
     )
-    output_format: OutputFormat = Field("auto", description="'anchors' (YOLOv8 [N, 4+C, A]), 'end2end' ([N, K, 6]) or 'auto'")
-    score_threshold: float = Field(0.25, ge=0, le=1, description="drop boxes whose class score is below this (MinerU conf)")
-    nms_iou: float = Field(0.45, gt=0, le=1, description="per-class NMS IoU (MinerU iou)")
     cross_class_iou: float | None = Field(
         None, gt=0, le=1, description="drop a box overlapping a better box of another class above this IoU; None: keep"
     )
-    max_detections: int = Field(300, ge=1, description="keep at most this many formulas per page, best first")
     batch_size: int = Field(4, ge=1, description="page images per ONNX run (fewer when the export's batch is fixed)")
-    onnx: OnnxOptions = Field(default_factory=OnnxOptions, description="ONNX Runtime device and threads")
 
     @model_validator(mode="after")
     def _formula_types(self) -> MfdOptions:
         wrong = {name: t.value for name, t in self.block_types.items() if t not in FORMULA_TYPES}
         if wrong:
             raise ValueError(f"block_types must map to inline_equation or interline_equation, not {wrong}")
-        self.yolo_options()  # the class names are checked there
         return self
 
     def yolo_options(self) -> YoloOptions:
         """The equivalent :class:`YoloOptions` (kind ``yolo_onnx``)."""
-        return YoloOptions(
-            weights=self.weights,
-            class_names=self.class_names,
-            block_types=self.block_types,
-            input_size=self.input_size,
-            output_format=self.output_format,
-            score_threshold=self.score_threshold,
-            nms_iou=self.nms_iou,
-            cross_class_iou=self.cross_class_iou,
-            max_detections=self.max_detections,
-            onnx=self.onnx,
-        )
+        return YoloOptions.model_validate(self.model_dump(exclude={"kind", "batch_size"}))
 
 
 @dataclass(frozen=True, slots=True)
