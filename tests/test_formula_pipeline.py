@@ -17,7 +17,7 @@ from docray.evaluation.katex_math import KatexRenderer
 from docray.formats.mineru_schema import validate_content_list, validate_middle_json
 from docray.pipelines.executors import LocalExecutor
 from docray.pipelines.runner import run_pipeline
-from docray.pipelines.spec import PipelineSpec, StageSpec, load_pipeline
+from docray.pipelines.spec import PipelineSpec, load_pipeline
 from docray.testing.latex import compile_latex, pdflatex
 
 pytestmark = pytest.mark.skipif(pdflatex() is None, reason="pdflatex not installed (make install installs texlive)")
@@ -44,14 +44,10 @@ def paper(tmp_path_factory) -> Path:
 
 
 def text_pipeline() -> PipelineSpec:
-    """The fast pipeline with the formula stage (text layer only)."""
-    fast = load_pipeline("fast")
-    stages = [s.model_copy(deep=True) for s in fast.stages]
-    render = next(s for s in stages if s.op == "render")
-    render.config["glyphs"] = "math"
-    at = next(i for i, s in enumerate(stages) if s.op == "assemble")
-    stages.insert(at, StageSpec(op="formula"))
-    return PipelineSpec(name="fast-formula", stages=stages, output=fast.output.model_copy(deep=True))
+    """The fast pipeline: text layer only, formulas included."""
+    spec = load_pipeline("fast")
+    assert [s.op for s in spec.stages].count("formula") == 1 and spec.stage("render").config["glyphs"] == "math"
+    return spec
 
 
 def same_rendering(found: str, truth: str) -> bool:
