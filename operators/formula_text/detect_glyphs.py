@@ -88,9 +88,18 @@ def cue(text: str, font: str, math_font: bool | None = None) -> Cue:
     return Cue.TEXT
 
 
+_MATH_TEXT = re.compile(
+    "["
+    + "".join(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in _MATH_RANGES)
+    + re.escape("".join(sorted(_MATH_CHARS)) + "\u2212")
+    + "]"
+)
+
+
 def has_math_text(text: str) -> bool:
-    """True when a string holds math Unicode (a cheap page check)."""
-    return any(is_math_char(c) for c in text)
+    """True when a string holds math Unicode (:func:`is_math_char` of any character; one regex scan, cheap enough
+    for every span of every page)."""
+    return _MATH_TEXT.search(text) is not None
 
 
 def page_has_math(spans: Sequence[Span]) -> bool:

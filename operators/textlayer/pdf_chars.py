@@ -30,6 +30,7 @@ _DP = ctypes.POINTER(ctypes.c_double)
 get_unicode = _fast(pdfium_c.FPDFText_GetUnicode, ctypes.c_uint, _VP, _INT)
 get_text_object = _fast(pdfium_c.FPDFText_GetTextObject, _VP, _VP, _INT)
 get_char_origin = _fast(pdfium_c.FPDFText_GetCharOrigin, _INT, _VP, _INT, _DP, _DP)
+get_char_box = _fast(pdfium_c.FPDFText_GetCharBox, _INT, _VP, _INT, _DP, _DP, _DP, _DP)  # left, right, bottom, top
 get_loose_box = _fast(pdfium_c.FPDFText_GetLooseCharBox, _INT, _VP, _INT, ctypes.POINTER(pdfium_c.FS_RECTF))
 is_generated = _fast(pdfium_c.FPDFText_IsGenerated, _INT, _VP, _INT)
 is_hyphen = _fast(pdfium_c.FPDFText_IsHyphen, _INT, _VP, _INT)

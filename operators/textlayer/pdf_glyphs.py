@@ -22,6 +22,7 @@ from docray.datamodel import BBox
 from docray.operators.textlayer.pdf_chars import (
     StyleReader,
     count_chars,
+    get_char_box,
     get_char_origin,
     get_unicode,
     has_map_error,
@@ -87,7 +88,9 @@ def page_glyphs(page: pdfium.PdfPage, frame: PageFrame | None = None) -> list[Gl
             return []
         styles = StyleReader(textpage.raw, handle)
         left, right, bottom, top = (ctypes.c_double() for _ in range(4))
+        box_refs = (ctypes.byref(left), ctypes.byref(right), ctypes.byref(bottom), ctypes.byref(top))
         ox, oy = ctypes.c_double(), ctypes.c_double()
+        ox_ref, oy_ref = ctypes.byref(ox), ctypes.byref(oy)
         glyphs: list[Glyph] = []
         for index in range(count_chars(handle)):
             code = get_unicode(handle, index)
@@ -102,12 +105,12 @@ def page_glyphs(page: pdfium.PdfPage, frame: PageFrame | None = None) -> list[Gl
                 continue
             else:
                 text = chr(code)
-            if not pdfium_c.FPDFText_GetCharBox(textpage.raw, index, left, right, bottom, top):
+            if not get_char_box(handle, index, *box_refs):
                 continue
-            get_char_origin(handle, index, ctypes.byref(ox), ctypes.byref(oy))
+            get_char_origin(handle, index, ox_ref, oy_ref)
             style = styles.style(index)
             box = frame.box(left.value, bottom.value, right.value, top.value)
-            glyphs.append(Glyph(text, style.font, style.size, _rounded(box), _rounded(frame.point(ox.value, oy.value)), raw_code))
+            glyphs.append(Glyph(text, style.font, style.size, box, frame.point(ox.value, oy.value), raw_code))
         return glyphs
     finally:
         textpage.close()
