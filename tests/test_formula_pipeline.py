@@ -44,8 +44,8 @@ def paper(tmp_path_factory) -> Path:
 
 
 def text_pipeline() -> PipelineSpec:
-    """The fast pipeline: text layer only, formulas included."""
-    spec = load_pipeline("fast")
+    """The fast-math pipeline: text layer only, formulas included."""
+    spec = load_pipeline("fast-math")
     assert [s.op for s in spec.stages].count("formula") == 1 and spec.stage("render").config["glyphs"] == "math"
     return spec
 

@@ -67,5 +67,5 @@ def test_wheel_install_imports_and_loads_bundled_pipelines(wheel, tmp_path):
     assert result.returncode == 0, result.stderr
     first, second = result.stdout.splitlines()
     assert Path(first).resolve().is_relative_to(target.resolve())
-    assert second == str(["ingest", "render", "formula", "assemble", "quality"])
+    assert second == str(["ingest", "render", "assemble", "quality"])
     assert docray.__version__

@@ -164,7 +164,7 @@ def test_ray_executor_matches_local(tmp_path, corpus):
     assert len(table(tmp_path / "ray", "pages")) == len(table(tmp_path / "local", "pages"))
     md = tmp_path / "ray" / "files" / "article" / "auto" / "article.md"
     assert md.read_text() == (tmp_path / "local" / "files" / "article" / "auto" / "article.md").read_text()
-    assert set(distributed.stats.stage_seconds) == {"ingest", "render", "formula", "assemble", "quality"}
+    assert set(distributed.stats.stage_seconds) == {"ingest", "render", "assemble", "quality"}
 
 
 def _parquet_corpus(path: Path, article) -> Path:

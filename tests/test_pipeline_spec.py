@@ -36,9 +36,12 @@ class NeedsOcrLines(Operator[NeedsOcrLinesConfig]):
 
 def test_bundled_fast_pipeline_builds_and_ends_in_results():
     plan = build_plan(load_pipeline("fast"))
-    assert [s.name for s in plan.stages] == ["ingest", "render", "formula", "assemble", "quality"]
-    assert plan.stage("render").output_schema.names == [*PAGES.names, "glyphs", "rules"]  # render.glyphs: math
-    assert "glyphs" not in plan.stage("formula").output_schema.names
+    assert [s.name for s in plan.stages] == ["ingest", "render", "assemble", "quality"]
+    assert plan.stage("render").output_schema == PAGES
+    math = build_plan(load_pipeline("fast-math"))
+    assert [s.name for s in math.stages] == ["ingest", "render", "formula", "assemble", "quality"]
+    assert math.stage("render").output_schema.names == [*PAGES.names, "glyphs", "rules"]  # render.glyphs: math
+    assert "glyphs" not in math.stage("formula").output_schema.names
     assert plan.stage("assemble").output_schema.names == RESULTS.names
     assert plan.stages[-1].output_schema.names == [*RESULTS.names, "lang", "quality_score", "quality_flags"]
     assert plan.parse_method == "auto"
@@ -117,10 +120,11 @@ def test_map_batches_kwargs_from_config():
     assert render["batch_size"] == 3 and render["num_gpus"] == 0.25 and render["memory"] == 1000000
     assert isinstance(render["compute"], TaskPoolStrategy)  # stateless: tasks, operator built per batch
     assert render["batch_format"] == "pyarrow"
-    assert render["fn_kwargs"]["output_schema"] == plan.stage("render").output_schema  # PAGES + glyphs, rules
-    formula = map_batches_kwargs(plan.stage("formula"))
+    assert render["fn_kwargs"]["output_schema"] == PAGES
+    math = load_pipeline("fast-math")
+    formula = map_batches_kwargs(build_plan(math).stage("formula"))
     assert isinstance(formula["compute"], TaskPoolStrategy)  # text layer only: no model, no actor pool
-    with_model = build_plan(apply_overrides(spec, ["formula.image_model.kind=latex_ocr_junia"]))
+    with_model = build_plan(apply_overrides(math, ["formula.image_model.kind=latex_ocr_junia"]))
     assert isinstance(map_batches_kwargs(with_model.stage("formula"))["compute"], ActorPoolStrategy)  # holds a model
     assemble = map_batches_kwargs(plan.stage("assemble"))
     assert isinstance(assemble["compute"], ActorPoolStrategy)
