@@ -32,7 +32,7 @@ from docray.cluster.submit import (
     run_options,
 )
 from docray.testing.corpus import write_corpus
-from docray.testing.ray_head import free_port
+from docray.testing.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 

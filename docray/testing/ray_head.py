@@ -18,28 +18,20 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+from docray.testing.servers import LoopbackServer, free_port, wait_for_http
 
 PORT_OPTIONS = ("port", "dashboard-port", "ray-client-server-port", "dashboard-agent-listen-port",
                 "dashboard-agent-grpc-port", "runtime-env-agent-port", "metrics-export-port",
                 "node-manager-port", "object-manager-port")  # fmt: skip
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free on ``host`` a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-class RayHead:
+class RayHead(LoopbackServer):
     """``ray start --head`` on ``host`` with ``num_cpus`` CPUs, free ports and a private temp dir."""
 
     def __init__(self, *, num_cpus: int = 2, host: str = "127.0.0.1", start_timeout: float = 120.0, attempts: int = 2):
@@ -52,13 +44,6 @@ class RayHead:
         self.start_seconds: float | None = None
         self._process: subprocess.Popen | None = None
         self._log_path: Path | None = None
-
-    def __enter__(self) -> RayHead:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     @property
     def dashboard_url(self) -> str:
@@ -100,18 +85,10 @@ class RayHead:
         raise RuntimeError("ray start --head failed:\n" + "\n---\n".join(failures))
 
     def _wait_until_answering(self) -> bool:
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
-            if self._process is None or self._process.poll() is not None:
-                return False
-            try:
-                with urllib.request.urlopen(f"{self.dashboard_url}/api/jobs/", timeout=5) as response:
-                    if response.status == 200:
-                        return True
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-                pass
-            time.sleep(0.5)
-        return False
+        return wait_for_http(
+            self._process, f"{self.dashboard_url}/api/jobs/", timeout_s=self.start_timeout, poll_s=0.5,
+            request_timeout_s=5, ok_status=200,
+        )  # fmt: skip
 
     def _log_tail(self, chars: int = 3000) -> str:
         try:

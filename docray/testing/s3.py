@@ -13,27 +13,18 @@ AWS environment variables; the server process gets none of them.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from typing import Any
+
+from docray.testing.servers import LoopbackServer, free_port, wait_for_http
 
 DUMMY_KEY = "docray-test-key"
 DUMMY_SECRET = "docray-test-secret"
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free on ``host`` a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-class S3Server:
+class S3Server(LoopbackServer):
     """moto's S3 server (``python -m moto.server``) on ``host`` and a free port, as a context manager."""
 
     def __init__(self, host: str = "127.0.0.1", *, key: str = DUMMY_KEY, secret: str = DUMMY_SECRET,
@@ -48,13 +39,6 @@ class S3Server:
         self._log: Any = None
 
     # ------------------------------------------------------------------ lifecycle
-
-    def __enter__(self) -> S3Server:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     @property
     def endpoint_url(self) -> str:
@@ -89,18 +73,10 @@ class S3Server:
         raise RuntimeError(f"moto S3 server did not start on {self.host}: " + "\n---\n".join(failures))
 
     def _wait_until_answering(self) -> bool:
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
-            if self._process is None or self._process.poll() is not None:
-                return False
-            try:
-                with urllib.request.urlopen(f"{self.endpoint_url}/", timeout=2):
-                    return True
-            except urllib.error.HTTPError:
-                return True  # it answered, whatever it said
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-                time.sleep(0.1)
-        return False
+        return wait_for_http(
+            self._process, f"{self.endpoint_url}/", timeout_s=self.start_timeout, poll_s=0.1, request_timeout_s=2,
+            http_error_answers=True,
+        )
 
     def _log_tail(self, chars: int = 2000) -> str:
         if self._log is None:

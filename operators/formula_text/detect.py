@@ -14,7 +14,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from docray.datamodel import BBox
+from docray.datamodel import BBox, bbox_union
 from docray.operators.formula_text.detect_display import find_displays, from_boxes, with_rules
 from docray.operators.formula_text.detect_glyphs import Cue, cue, page_has_math
 from docray.operators.formula_text.detect_inline import analyse_line, continue_broken
@@ -76,7 +76,7 @@ def detect_formulas(
             members = sorted(line.members[k] for k in run)
             if any(i in taken for i in members):
                 continue
-            box = _union([glyphs[i].bbox for i in members])
+            box = bbox_union([glyphs[i].bbox for i in members])
             inline.append(FormulaRegion(FormulaKind.INLINE, with_rules(box, rules, 0.5), tuple(members)))
     key = _reading_key
     return sorted(regions, key=key) + sorted(inline, key=key)
@@ -97,5 +97,3 @@ def _reading_key(region: FormulaRegion) -> tuple[float, float]:
     return (round(region.bbox[1] / 4.0), region.bbox[0])
 
 
-def _union(boxes: Sequence[BBox]) -> BBox:
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))

@@ -12,7 +12,7 @@ import re
 import statistics
 from collections.abc import Sequence
 
-from docray.datamodel import BBox
+from docray.datamodel import BBox, bbox_union
 from docray.operators.formula_text.detect_glyphs import Cue
 from docray.operators.formula_text.detect_inline import LineMath
 from docray.operators.formula_text.detect_lines import Line
@@ -118,7 +118,7 @@ def _stack(lines: list[Line], candidates: list[int], stats, em: float) -> list[l
         grew = True
         while grew:
             grew = False
-            box = _union([lines[j].bbox for j in group])
+            box = bbox_union([lines[j].bbox for j in group])
             for j, line in enumerate(lines):
                 if j in taken or stats[j][3] == 0:
                     continue
@@ -134,10 +134,6 @@ def _stack(lines: list[Line], candidates: list[int], stats, em: float) -> list[l
     return groups
 
 
-def _union(boxes: Sequence[BBox]) -> BBox:
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
-
-
 def with_rules(box: BBox, rules: Sequence[BBox], slack: float) -> BBox:
     """``box`` grown by the rules (fraction bars, vincula) that lie within it (``slack`` points of play)."""
     inner = [
@@ -145,7 +141,7 @@ def with_rules(box: BBox, rules: Sequence[BBox], slack: float) -> BBox:
         for r in rules
         if r[0] >= box[0] - slack and r[2] <= box[2] + slack and r[1] >= box[1] - slack and r[3] <= box[3] + slack
     ]
-    return _union([box, *inner]) if inner else box
+    return bbox_union([box, *inner]) if inner else box
 
 
 def from_boxes(
@@ -169,7 +165,7 @@ def from_boxes(
         if not members:
             continue
         taken.update(members)
-        out.append((members, with_rules(_union([glyphs[i].bbox for i in members]), rules, slack)))
+        out.append((members, with_rules(bbox_union([glyphs[i].bbox for i in members]), rules, slack)))
     return out
 
 
