@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any
 
 from docray import __version__
 from docray.evaluation.cli_eval import add_eval_arguments
 
-VLM_BACKENDS = ("vlm-transformers", "vlm-vllm-engine", "vlm-http-client", "vlm-vllm-async-engine")
+VLM_BACKENDS = ("vlm-transformers", "vlm-vllm-engine", "vlm-http-client", "vlm-vllm-async-engine")  # MinerU's names
 
 
 def _progress_printer(total: int):
@@ -51,16 +52,53 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _execute(spec, args.input, args.output, args)
 
 
+def vlm_engine_override(backend: str, spec, url: str | None, model: str | None) -> tuple[list[str], str | None]:
+    """``--set`` overrides that point the pipeline's vlm stage at ``backend``'s engine, or an error message."""
+    stage = next((st for st in spec.stages if st.op == "vlm"), None)
+    if stage is None:
+        return [], f"pipeline {spec.name!r} has no vlm stage; backend {backend} needs one (e.g. --pipeline vlm)"
+    current = dict(stage.config.get("engine") or {})
+    model = model or current.get("model")
+    if backend == "vlm-http-client":
+        if not url:
+            return [], "backend vlm-http-client needs the server URL: -u http://HOST:PORT"
+        engine: dict[str, Any] = {"kind": "http", "url": url}
+        if model and not str(model).startswith("models-dir:"):
+            engine["model"] = model  # a served model name; models-dir: specs only mean something locally
+        gpus: float | None = 0.0  # the server holds the GPUs
+    else:
+        engine = {"kind": "vllm" if backend.startswith("vlm-vllm") else "transformers"}
+        if model:
+            engine["model"] = model
+        gpus = None if backend.startswith("vlm-vllm") or _cuda_visible() else 0.0
+    overrides = [f"{stage.stage_name}.engine={json.dumps(engine)}"]
+    if gpus is not None:
+        overrides.append(f"{stage.stage_name}.resources.num_gpus={gpus}")
+    return overrides, None
+
+
+def _cuda_visible() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
 def cmd_parse(args: argparse.Namespace) -> int:
     from docray.pipelines.spec import apply_overrides, load_pipeline
 
-    if args.backend in VLM_BACKENDS:
-        print(f"error: backend {args.backend!r} is not available yet in this docray version; use -b pipeline", file=sys.stderr)
-        return 2
-    if args.backend != "pipeline":
+    vlm = args.backend in VLM_BACKENDS
+    if args.backend != "pipeline" and not vlm:
         print(f"error: unknown backend {args.backend!r}; choose from pipeline, {', '.join(VLM_BACKENDS)}", file=sys.stderr)
         return 2
-    spec = load_pipeline(args.pipeline)
+    spec = load_pipeline(args.pipeline or ("vlm" if vlm else "standard"))
+    if vlm:
+        engine_overrides, problem = vlm_engine_override(args.backend, spec, args.url, args.vlm_model)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
+        spec = apply_overrides(spec, engine_overrides)
     overrides = [f"render.method={args.method}", f"render.start_page={args.start}"]
     if args.end is not None:
         overrides.append(f"render.end_page={args.end}")
@@ -152,14 +190,19 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("-p", "--path", action="append", help="input path (MinerU's -p); repeatable")
     parse.add_argument("-o", "--output", required=True, help="output directory")
     parse.add_argument("-m", "--method", choices=("auto", "txt", "ocr"), default="auto", help="parse method")
-    parse.add_argument("-b", "--backend", default="pipeline", help="backend: pipeline (vlm-* arrive later)")
+    parse.add_argument("-b", "--backend", default="pipeline", help=f"backend: pipeline, {', '.join(VLM_BACKENDS)}")
+    parse.add_argument("-u", "--url", default=None, help="OpenAI-compatible server URL for -b vlm-http-client")
+    parse.add_argument(
+        "--vlm-model", default=None,
+        help="VLM weights (models-dir:NAME or a path) for vlm-transformers/vlm-vllm-engine, or the served model name for vlm-http-client",
+    )  # fmt: skip
     parse.add_argument("-l", "--lang", default=None, help="document language for OCR (e.g. ch, en)")
     parse.add_argument("-s", "--start", type=int, default=0, help="first page (0-based)")
     parse.add_argument("-e", "--end", type=int, default=None, help="last page (0-based, inclusive)")
     parse.add_argument(
         "-f", "--formula", type=_true_false, default=True, metavar="{true,false}", help="formula parsing (default true)"
     )
-    parse.add_argument("--pipeline", default="standard", help="docray pipeline used by the pipeline backend")
+    parse.add_argument("--pipeline", default=None, help="docray pipeline to run (default: standard; vlm for vlm-* backends)")
     parse.add_argument("--parquet", action="store_true", help="also write documents/pages Parquet")
     _add_executor_options(parse)
     parse.set_defaults(func=cmd_parse)
@@ -174,6 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("output", help="the run's output directory or URL")
     status.add_argument("--json", action="store_true", help="print the status as JSON")
     status.set_defaults(func=cmd_status)
+
+    from docray.vlm_serve import add_arguments as add_serve_arguments
+
+    add_serve_arguments(sub.add_parser("vlm-serve", help="serve a local VLM (transformers) as an OpenAI-compatible API"))
 
     lst = sub.add_parser("pipelines", help="list bundled pipelines")
     lst.set_defaults(func=cmd_pipelines)

@@ -145,6 +145,19 @@ class Block:
     # table_footnote blocks), in reading order; MinerU's second-level blocks
     children: list[Block] = field(default_factory=list)
 
+    @classmethod
+    def from_vlm_row(cls, row: dict[str, Any]) -> Block:
+        """A block from a ``vlm_blocks`` row (schema.VLM_BLOCK): content as the model read it, no lines."""
+        return cls(
+            type=BlockType(row["type"]),
+            bbox=tuple(row["bbox"]),  # type: ignore[arg-type]
+            text=row.get("text") or "",
+            level=int(row.get("level") or 0),
+            score=float(row["score"]) if row.get("score") is not None else 1.0,
+            html=row.get("html"),
+            latex=row.get("latex"),
+        )
+
     def to_row(self) -> dict[str, Any]:
         return {
             "type": self.type.value,
@@ -243,10 +256,12 @@ class PageText:
     crops: list[Crop] = field(default_factory=list)
     image_dpi: float | None = None
     formulas: list[Formula] = field(default_factory=list)  # from a formula stage (empty without one)
+    vlm_blocks: list[Block] | None = None  # None: no vlm stage read this page
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> PageText:
         ocr = row.get("ocr_lines")
+        vlm = row.get("vlm_blocks")
         return cls(
             page_idx=int(row["page_idx"]),
             width=float(row["width"]),
@@ -261,6 +276,7 @@ class PageText:
             crops=[Crop.from_row(c) for c in row.get("crops") or [] if c.get("data")],
             image_dpi=float(row["image_dpi"]) if row.get("image_dpi") else None,
             formulas=[Formula.from_row(f) for f in row.get("formulas") or []],
+            vlm_blocks=None if vlm is None else [Block.from_vlm_row(b) for b in vlm],
         )
 
 

@@ -45,6 +45,7 @@ class ErrorCode(str, Enum):
     RENDER_CRASHED = "render_crashed"  # the isolated render process died (e.g. a segfault in pdfium)
     NEEDS_OCR = "needs_ocr"  # pages routed to OCR, and no stage of the pipeline produced their text
     ASSEMBLE_FAILED = "assemble_failed"
+    VLM_FAILED = "vlm_failed"  # the vision-language model gave no usable answer for the page
     INTERNAL = "internal"
 
 
@@ -213,6 +214,20 @@ FORMULA = pa.struct(
     ]
 )
 
+VLM_BLOCK = pa.struct(
+    [
+        pa.field("type", pa.string()),  # BlockType
+        pa.field("bbox", BBOX),  # PDF points; the whole page when the model gave no box (one-shot Markdown)
+        pa.field("angle", pa.int16()),  # clockwise rotation of the block's content: 0, 90, 180, 270
+        pa.field("level", pa.int16()),  # title level when the model gave one, else 0
+        pa.field("text", pa.string()),  # Markdown text, inline math as $...$
+        pa.field("html", pa.string()),  # tables
+        pa.field("latex", pa.string()),  # display formulas, no delimiters
+        pa.field("score", pa.float32()),  # mean token probability of the block's answer; null without log-probs
+        pa.field("label", pa.string()),  # the model's own type name
+    ]
+)
+
 IMAGE_FILE = pa.struct([pa.field("path", pa.string()), pa.field("data", pa.binary())])
 
 LAYOUT_BOX = pa.struct(
@@ -298,6 +313,9 @@ FIELDS: dict[str, pa.Field] = {
         _col("glyphs", pa.list_(GLYPH), "text-layer characters of pages with math (render glyphs: math); dropped by formula"),
         _col("rules", pa.list_(BBOX), "thin straight paths (fraction bars, radical vincula) of pages with glyphs"),
         _col("formulas", pa.list_(FORMULA), "formulas found on the page (inline and display) with their LaTeX"),
+        _col("vlm_blocks", pa.list_(VLM_BLOCK), "blocks a vision-language model read on the page, in reading order (vlm stage)"),
+        _col("vlm_fields", pa.string(), "handwriting fields as JSON: context, fields, per-field confidence and boxes (vlm stage with a context)"),
+        _col("vlm_raw", pa.string(), "the model's raw page-level answers as JSON (layout / page / fields), for debugging"),
         # quality signals (the `quality` operator; see operators/quality.py for definitions)
         _col("ocr_confidence", pa.float32(), "mean OCR confidence of the page's OCR lines, weighted by characters; null without OCR"),
         _col("repetition", pa.float32(), "share of the page's text in repeated lines or n-grams (0 = none, 1 = all)"),

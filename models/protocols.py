@@ -92,3 +92,63 @@ class FormulaModel(Protocol):
     def recognize(self, images: Sequence[np.ndarray]) -> list[FormulaText]:
         """Recognise one formula per image (an RGB crop of a formula): LaTeX each, in order."""
         ...
+
+
+# --------------------------------------------------------------------------- vision-language models
+
+
+@dataclass(frozen=True, slots=True)
+class VlmRequest:
+    """One chat turn for a vision-language model: an image, a prompt, and how to sample the answer."""
+
+    image: bytes  # an encoded PNG or JPEG (a page, or a block cropped from it)
+    prompt: str  # the user text that follows the image
+    system: str | None = None  # system message; None: the model's own default
+    max_tokens: int = 1024
+    temperature: float = 0.0  # 0: greedy
+    top_p: float = 1.0
+    repetition_penalty: float = 1.0
+    logprobs: bool = False  # return each generated token's log-probability (when the engine can)
+    json_schema: dict | None = None  # constrain the answer to JSON of this schema where the engine supports it
+    stop: tuple[str, ...] = ()
+    skip_special_tokens: bool = True  # False: keep the tokenizer's special tokens in the text (MinerU2.5's
+    # layout answers are made of them); end-of-turn and padding tokens never appear in the text
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLogprob:
+    """One generated token as text, and the log-probability the model gave it."""
+
+    token: str
+    logprob: float
+
+
+@dataclass(frozen=True, slots=True)
+class VlmResponse:
+    """A model's answer to one :class:`VlmRequest`.
+
+    ``tokens`` is empty when log-probabilities were not asked for or the engine cannot give them; when
+    present, ``"".join(t.token for t in tokens)`` is ``text`` (the engine's detokenisation, token by
+    token).  A request that failed (after the engine's own retries) has ``error`` set and empty text;
+    engines never raise for one failed request.
+    """
+
+    text: str
+    tokens: tuple[TokenLogprob, ...] = ()
+    finish_reason: str = "stop"  # stop | length | error
+    error: str | None = None
+
+
+@runtime_checkable
+class VlmEngine(Protocol):
+    """A vision-language model behind one batched call (vLLM, transformers, an OpenAI-compatible server)."""
+
+    model_name: str
+
+    def generate(self, requests: Sequence[VlmRequest]) -> list[VlmResponse]:
+        """Answer every request, in order; batching and concurrency are the engine's business."""
+        ...
+
+    def close(self) -> None:
+        """Release the model, sessions and threads (idempotent)."""
+        ...

@@ -18,6 +18,9 @@ ENGINES: dict[tuple[str, str], str] = {
     ("formula", "latex_ocr_junia"): "docray.models.formula_junia:JuniaFormula",
     ("formula", "vision_encoder_decoder"): "docray.models.formula_ved:VedFormula",
     ("formula_detect", "mfd_yolo"): "docray.models.formula_detect:MfdDetector",
+    ("vlm", "transformers"): "docray.models.vlm_transformers:TransformersVlm",
+    ("vlm", "vllm"): "docray.models.vlm_vllm:VllmVlm",
+    ("vlm", "http"): "docray.models.vlm_http:HttpVlm",
 }
 
 

@@ -22,6 +22,7 @@ OPERATORS: dict[str, str] = {
     "table": "docray.operators.table:TableOperator",
     "quality": "docray.operators.quality:QualityOperator",
     "formula": "docray.operators.formula:FormulaOperator",
+    "vlm": "docray.operators.vlm:VlmOperator",
 }
 
 

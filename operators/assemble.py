@@ -241,8 +241,9 @@ def parse_method_of(page_rows: list[Row]) -> str:
 
 def _outcome(ok_rows: list[Row], failed_rows: list[Row]) -> Row:
     """Document status: failed pages, then pages left without text (routed to OCR, no OCR stage)."""
-    no_text = [r for r in ok_rows if r.get("route") == Route.OCR.value and r.get("ocr_lines") is None]
-    if not failed_rows and not no_text:
+    no_text = [r for r in ok_rows if r.get("route") == Route.OCR.value and r.get("ocr_lines") is None and r.get("vlm_blocks") is None]
+    partial = [r for r in ok_rows if r.get("status") == Status.PARTIAL.value]
+    if not failed_rows and not no_text and not partial:
         return {"status": Status.OK.value, "error": None, "error_code": None}
     total = len(ok_rows) + len(failed_rows)
     problems: list[str] = []
@@ -256,12 +257,15 @@ def _outcome(ok_rows: list[Row], failed_rows: list[Row]) -> Row:
         reasons = Counter(r.get("route_reason") for r in no_text)
         why = ", ".join(f"{reason} {n}" for reason, n in reasons.most_common())
         problems.append(f"{len(no_text)} of {total} pages need OCR ({why}) and no stage of this pipeline read their text")
-    codes = Counter(r.get("error_code") or ErrorCode.INTERNAL.value for r in failed_rows)
+    if partial:
+        listed = "; ".join(f"page_idx {_page_idx(r)}: {r.get('error') or 'partly read'}" for r in partial[:_MAX_LISTED_FAILURES])
+        problems.append(f"{len(partial)} of {total} pages partly read: {listed}")
+    codes = Counter(r.get("error_code") or ErrorCode.INTERNAL.value for r in failed_rows + partial)
     usable = len(ok_rows) - len(no_text)
     return {
         "status": Status.PARTIAL.value if usable > 0 else Status.ERROR.value,
         "error": "; ".join(problems),
-        "error_code": codes.most_common(1)[0][0] if failed_rows else ErrorCode.NEEDS_OCR.value,
+        "error_code": codes.most_common(1)[0][0] if codes else ErrorCode.NEEDS_OCR.value,
     }
 
 

@@ -21,7 +21,8 @@ from docray.operators.base import GroupOperator
 from docray.operators.ingest import ExpandedInputs, sources_from_parquet
 from docray.pipelines.outputs import ResultWriter, WriteStats
 from docray.pipelines.plan import SOURCES_SCHEMA, Plan
-from docray.pipelines.ray_adapter import map_batches_kwargs, map_kwargs, starved_stages
+from docray.pipelines.ray_adapter import map_batches_kwargs, map_kwargs, missing_gpus, starved_stages
+from docray.pipelines.spec import PipelineError
 from docray.storage import pyarrow_filesystem, url_to_fs
 
 log = logging.getLogger(__name__)
@@ -256,6 +257,13 @@ class RayExecutor:
         import ray
 
         cpus = ray.cluster_resources().get("CPU", 0.0)
+        no_gpus = missing_gpus(plan.stages, ray.cluster_resources().get("GPU", 0.0))
+        if no_gpus and self.address is None:  # the embedded local Ray cannot grow: the run would wait forever
+            raise PipelineError(no_gpus)
+        if no_gpus and no_gpus not in self._warned:  # an autoscaler may add GPU nodes
+            self._warned.add(no_gpus)
+            log.warning(no_gpus)
+            print(f"warning: {no_gpus}", file=sys.stderr)
         problem = starved_stages(plan.stages, cpus) if cpus else None
         if problem and problem not in self._warned:  # an autoscaler may still add CPUs: warn (once per run), not fail
             self._warned.add(problem)

@@ -148,7 +148,11 @@ class ResultWriter:
         # commit record of its documents (each Parquet file appears whole or not at all).
         if self.spec.files:
             columns = [c for c in FILE_COLUMNS if c in results.column_names]
-            for row in results.select(columns).to_pylist():
+            rows = results.select(columns).to_pylist()
+            if "fields" in self.spec.files:
+                for row, fields in zip(rows, page_fields(results)):
+                    row["fields"] = fields
+            for row in rows:
                 self._write_files(fs, root, row, stats)
         if PAGES_TABLE in self.spec.tables:
             pages = pages_table(results)
@@ -282,6 +286,31 @@ def _model(doc: DocumentFiles) -> str | None:
     return _pretty(doc.row["model_json"])
 
 
+def page_fields(results: pa.Table) -> list[list[dict[str, Any]]]:
+    """Per document, its pages' handwriting fields (``vlm_fields``) with their ``page_idx``; [] without a vlm stage."""
+    if "pages" not in results.column_names:
+        return [[] for _ in range(results.num_rows)]
+    pages = results.column("pages").combine_chunks()
+    if "vlm_fields" not in [f.name for f in pages.type.value_type]:
+        return [[] for _ in range(results.num_rows)]
+    flat = pages.flatten()
+    indexes = flat.field("page_idx").to_pylist()
+    values = flat.field("vlm_fields").to_pylist()
+    offsets = pages.offsets.to_pylist()
+    out = []
+    for start, end in zip(offsets[:-1], offsets[1:]):
+        out.append([{"page_idx": indexes[k], **json.loads(values[k])} for k in range(start, end) if values[k]])
+    return out
+
+
+def _fields(doc: DocumentFiles) -> str | None:
+    """``_fields.json``: the structured fields a handwriting context extracted, page by page."""
+    pages = doc.row.get("fields") or []
+    if not pages:
+        return None
+    return json.dumps({"source": doc.row.get("source"), "pages": pages}, ensure_ascii=False, indent=4)
+
+
 def _origin_pdf(doc: DocumentFiles) -> bytes:
     return doc.original_pdf()
 
@@ -304,6 +333,7 @@ FILE_WRITERS: dict[str, tuple[str, Callable[[DocumentFiles], str | bytes | None]
     "layout_pdf": ("_layout.pdf", _layout_pdf),
     "span_pdf": ("_span.pdf", _span_pdf),
     "origin_pdf": ("_origin.pdf", _origin_pdf),
+    "fields": ("_fields.json", _fields),
 }
 
 

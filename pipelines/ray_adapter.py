@@ -76,3 +76,16 @@ def starved_stages(stages: list[BoundStage], cluster_cpus: float) -> str | None:
         f"task stages ({', '.join(tasks)}): the run can wait forever; lower the pools' resources.num_cpus or "
         "concurrency, or add CPUs"
     )
+
+
+def missing_gpus(stages: list[BoundStage], cluster_gpus: float) -> str | None:
+    """Why the plan cannot start on a cluster with ``cluster_gpus`` GPUs (a stage's worker needs more), or None."""
+    needy = [s for s in stages if s.config.resources.num_gpus > cluster_gpus]
+    if not needy:
+        return None
+    wants = ", ".join(f"{s.name} ({s.config.resources.num_gpus:g} per worker)" for s in needy)
+    sets = " ".join(f"--set {s.name}.resources.num_gpus=0" for s in needy)
+    return (
+        f"stages ask for GPUs the Ray cluster does not have ({cluster_gpus:g}): {wants}; "
+        f"on CPU run with {sets}, or add GPU nodes"
+    )

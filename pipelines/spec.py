@@ -25,7 +25,7 @@ from pydantic import Field, ValidationError
 
 from docray.config import StrictModel
 
-FileKind = Literal["markdown", "content_list", "middle", "model", "layout_pdf", "span_pdf", "origin_pdf"]
+FileKind = Literal["markdown", "content_list", "middle", "model", "layout_pdf", "span_pdf", "origin_pdf", "fields"]
 TableName = Literal["documents", "pages"]
 
 
@@ -52,7 +52,8 @@ class OutputSpec(StrictModel):
     files: list[FileKind] = Field(
         default_factory=lambda: ["markdown", "content_list", "middle"],
         description="MinerU per-document files: markdown, content_list, middle, model (where the pipeline has "
-        "model output), layout_pdf and span_pdf (debug renderings), origin_pdf (the original PDF)",
+        "model output), layout_pdf and span_pdf (debug renderings), origin_pdf (the original PDF), fields (handwriting "
+        "fields of a vlm stage with a context)",
     )
     files_dir: str = Field("files", description="folder under the output for per-document files ('' = the output)")
     method_dir: str | None = Field(

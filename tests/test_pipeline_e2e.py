@@ -145,7 +145,8 @@ def test_cli_run_prints_summary_and_counts_inputs(tmp_path, corpus, capsys):
 def test_cli_reports_config_errors(tmp_path, capsys):
     assert main(["run", "fast", "-i", str(tmp_path), "-o", str(tmp_path / "o"), "--set", "render.nope=1"]) == 2
     assert "invalid config" in capsys.readouterr().err
-    assert main(["parse", str(tmp_path), "-o", str(tmp_path / "o"), "-b", "vlm-transformers"]) == 2
+    assert main(["parse", str(tmp_path), "-o", str(tmp_path / "o"), "-b", "vlm-sglang-client"]) == 2
+    assert "unknown backend 'vlm-sglang-client'" in capsys.readouterr().err
 
 
 @pytest.mark.ray

@@ -82,6 +82,9 @@ def block_markdown(block: Block, image_dir: str = "images", delimiters: LatexDel
     text = block.text.strip()
     if not text:
         return ""
+    if block.type in (BlockType.CODE, BlockType.ALGORITHM):  # VLM backend: code and algorithms verbatim
+        fence = "````" if "```" in text else "```"
+        return "  \n".join(_child_texts(block) + [f"{fence}\n{block.text.strip(chr(10))}\n{fence}"])
     if block.type == BlockType.TITLE:
         return f"{'#' * min(max(block.level, 1), 6)} {text}"
     if text.startswith("#"):  # a paragraph that would read as a heading
@@ -154,6 +157,11 @@ def _content_item(block: Block, layout: PageLayout, image_dir: str, delimiters: 
         item = {"type": "text", "text": block.text}
         if block.level > 0:
             item["text_level"] = block.level
+    elif block.type in (BlockType.CODE, BlockType.ALGORITHM) and block.text:
+        item = {"type": "code", "sub_type": block.type.value, "code_caption": _child_texts(block), "code_body": block.text}
+    elif block.type == BlockType.LIST and block.text:
+        items = [line.strip() for line in block.text.splitlines() if line.strip()]
+        item = {"type": "list", "sub_type": "text", "list_items": items}
     elif block.type.is_discarded:
         item = {"type": block.type.value, "text": block.text}
     elif block.text:

@@ -1,10 +1,13 @@
-"""What the loopback test servers (:class:`~docray.testing.s3.S3Server`, :class:`~docray.testing.ray_head.RayHead`)
-share: free ports, waiting for a started process to answer HTTP, and the context-manager protocol."""
+"""What the loopback test servers (:class:`~docray.testing.s3.S3Server`, :class:`~docray.testing.ray_head.RayHead`,
+:class:`VlmServeProcess`) share: free ports, waiting for a started process to answer HTTP, and the context-manager
+protocol."""
 
 from __future__ import annotations
 
 import socket
 import subprocess
+import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -64,3 +67,39 @@ class LoopbackServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class VlmServeProcess(LoopbackServer):
+    """``python -m docray.vlm_serve`` on a free port, waited for until /health answers."""
+
+    def __init__(self, *args: str):
+        self.args = args
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+        self.log = tempfile.TemporaryFile()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "docray.vlm_serve", *self.args, "--port", str(self.port)],
+                                        stdout=self.log, stderr=subprocess.STDOUT)  # fmt: skip
+        if not wait_for_http(self.process, f"{self.url}/health", timeout_s=120, poll_s=0.2, request_timeout_s=2,
+                             ok_status=200):  # fmt: skip
+            self.stop()
+            raise RuntimeError(f"vlm-serve did not start:\n{self.output()}")
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode("utf-8", "replace")[-4000:]
+
+    def stop(self) -> int | None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        return None if self.process is None else self.process.returncode

@@ -15,6 +15,8 @@
    ``max_image_area_ratio`` of a page that also has text is a page background and is skipped.
    Text lines over an image stay text.
 
+Pages read by a vision-language model (``vlm_blocks``) take its blocks as they are
+(:mod:`docray.operators.vlmparse.assembly`); they take no part in furniture, titles or paragraphs.
 Pages routed to OCR use their OCR lines (``ocr_lines``) as their text lines, or get an empty
 layout when no OCR stage ran.  Pages with layout detections (``layout_blocks``) are assembled
 from those regions (:mod:`.layout_page`): each region is a block, and only the lines outside every
@@ -51,6 +53,7 @@ from docray.operators.textlayer.titles import (
     title_candidate,
     title_levels,
 )
+from docray.operators.vlmparse.assembly import vlm_page_layout
 from docray.schema import BlockType, FormulaKind, Route
 
 
@@ -76,7 +79,7 @@ class AssembleOptions:
 def assemble_document(pages: list[PageText], options: AssembleOptions = AssembleOptions()) -> list[PageLayout]:
     """Assemble a document's pages (any order) into page layouts, sorted by page index."""
     pages = sorted(pages, key=lambda p: p.page_idx)
-    lines_per_page = [page_lines(p, options) for p in pages]
+    lines_per_page = [[] if p.vlm_blocks is not None else page_lines(p, options) for p in pages]
     if options.remove_furniture:
         furniture = find_furniture(
             [(p.width, p.height) for p in pages],
@@ -89,6 +92,10 @@ def assemble_document(pages: list[PageText], options: AssembleOptions = Assemble
     layouts: list[PageLayout] = []
     ordered_items: list[list[Item]] = []
     for page, lines, found in zip(pages, lines_per_page, furniture):
+        if page.vlm_blocks is not None:  # read by a vision-language model: its blocks, in its order
+            layouts.append(vlm_page_layout(page))
+            ordered_items.append([])
+            continue
         layout = PageLayout(page_idx=page.page_idx, width=page.width, height=page.height)
         if page.layout:
             assembled = layout_page(page, lines, found, LayoutOptions(dehyphenate=options.dehyphenate, inline_delimiters=options.inline_delimiters))

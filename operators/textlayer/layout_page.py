@@ -149,7 +149,7 @@ def layout_page(
             attached.append(block)
         else:
             blocks.append(block)
-    _attach(attached, blocks)
+    attach_children(attached, blocks)
     visual = [r.bbox for r in regions if family(r.type) == "visual"]
     for k, formula in enumerate(formulas):  # display formulas the layout model did not box
         if k not in claimed and not any(inside_share(formula.bbox, box) > 0.5 for box in visual):
@@ -220,7 +220,7 @@ def _matching_crop(region: LayoutBox, crops: list[Crop], min_iou: float) -> Crop
 _BODY_PAIRS = {(BlockType.IMAGE_BODY, BlockType.IMAGE), (BlockType.TABLE_BODY, BlockType.TABLE)}
 
 
-def _attach(attached: list[Block], blocks: list[Block]) -> None:
+def attach_children(attached: list[Block], blocks: list[Block]) -> None:
     """Captions and footnotes become children of the nearest figure/table; orphans become text."""
     for child in attached:
         parents = [b for b in blocks if b.type == _PARENT_OF[child.type]]
