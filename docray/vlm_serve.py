@@ -486,21 +486,6 @@ class VlmServer:
         return f"chatcmpl-{uuid.uuid4().hex[:16]}{next(self._ids)}"
 
 
-def serve_forever(engine: VlmEngine, host: str = "127.0.0.1", port: int = 8000, served_name: str | None = None,
-                  **options: Any) -> None:  # fmt: skip
-    """Serve ``engine`` on ``host:port`` in this thread until interrupted (``options``: :class:`VlmServer`'s)."""
-    server = VlmServer(engine, host, port, served_name, **options)
-    try:
-        server.serve()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-
-
-# --------------------------------------------------------------------------- CLI
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``vlm-serve`` subcommand's arguments (``parser`` is its subparser); sets ``func`` to :func:`run`."""
     parser.add_argument("--engine", choices=("transformers",), default="transformers", help="VLM engine to serve")

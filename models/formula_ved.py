@@ -38,6 +38,8 @@ from pydantic import Field
 
 from docray.config import StrictModel
 from docray.models.protocols import FormulaText
+from docray.models.torch_device import torch_placement
+from docray.models.weights import model_folder
 
 INSTALL_HINT = "the vision_encoder_decoder formula model needs torch and transformers: pip install 'docray[formula]'"
 TEXT_MODE = {"text", "textrm", "textit", "textbf", "textsf", "texttt", "textnormal", "mbox", "hbox"}
@@ -93,13 +95,6 @@ def tidy_latex(text: str) -> str:
         pending_text_group = token.startswith("\\") and token[1:] in TEXT_MODE
         out.append(token)
     return "".join(out).strip()
-
-
-def model_folder(spec: str) -> Path:
-    """The local folder a weight spec names (it must hold ``config.json``)."""
-    from docray.models import weights
-
-    return weights.resolve(f"{spec.rstrip('/')}/config.json").parent
 
 
 def check_loadable(folder: Path) -> None:
@@ -172,11 +167,8 @@ class VedFormula:
             raise ImportError(f"{INSTALL_HINT} ({exc})") from exc
         folder = model_folder(options.model)
         check_loadable(folder)
-        device = options.device if options.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-        if device == "cpu":  # torch's CPU pool is per process: one model per Ray worker process sets it
-            torch.set_num_threads(options.threads or max(1, threads))
-        dtype = options.dtype if options.dtype != "auto" else ("float16" if device == "cuda" else "float32")
-        model = VisionEncoderDecoderModel.from_pretrained(folder, local_files_only=True, dtype=getattr(torch, dtype))
+        device, dtype = torch_placement(torch, options.device, options.dtype, options.threads or threads, "float16")
+        model = VisionEncoderDecoderModel.from_pretrained(folder, local_files_only=True, dtype=dtype)
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         return cls(model.to(device), image_processor(folder), tokenizer, options)
 

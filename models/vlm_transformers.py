@@ -52,6 +52,8 @@ from pydantic import Field, model_validator
 
 from docray.config import StrictModel
 from docray.models.protocols import TokenLogprob, VlmRequest, VlmResponse
+from docray.models.torch_device import torch_placement
+from docray.models.weights import model_folder
 
 INSTALL_HINT = "the transformers VLM engine needs torch and transformers: pip install 'docray[vlm]'"
 IMAGE_TOKEN = "<|image_pad|>"  # Qwen2-VL's image placeholder, expanded to one token per merged patch
@@ -90,18 +92,6 @@ class TransformersVlmOptions(StrictModel):
         if self.min_pixels is not None and self.max_pixels is not None and self.min_pixels > self.max_pixels:
             raise ValueError(f"min_pixels ({self.min_pixels}) is larger than max_pixels ({self.max_pixels})")
         return self
-
-
-def model_folder(spec: str) -> Path:
-    """The local folder a weight spec names; it must hold ``config.json``."""
-    from docray.models import weights
-
-    try:
-        return weights.resolve(f"{spec.rstrip('/')}/config.json").parent
-    except weights.WeightNotFoundError as exc:
-        raise weights.WeightNotFoundError(
-            f"no vision-language model folder for {spec!r} (a transformers folder with config.json): {exc}"
-        ) from None
 
 
 def check_vlm_folder(folder: Path) -> None:
@@ -357,13 +347,10 @@ class TransformersVlm:
             from transformers import AutoModelForImageTextToText
         except ImportError as exc:
             raise ImportError(f"{INSTALL_HINT} ({exc})") from exc
-        folder = model_folder(options.model)
+        folder = model_folder(options.model, group="vlm")
         check_vlm_folder(folder)
-        device = options.device if options.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-        if device == "cpu":  # torch's CPU pool is per process: one model per Ray worker process sets it
-            torch.set_num_threads(options.threads or max(1, threads))
-        dtype = options.dtype if options.dtype != "auto" else ("bfloat16" if device == "cuda" else "float32")
-        kwargs: dict[str, Any] = {"local_files_only": True, "dtype": getattr(torch, dtype)}
+        device, dtype = torch_placement(torch, options.device, options.dtype, options.threads or threads, "bfloat16")
+        kwargs: dict[str, Any] = {"local_files_only": True, "dtype": dtype}
         if options.attn_implementation:
             kwargs["attn_implementation"] = options.attn_implementation
         model = AutoModelForImageTextToText.from_pretrained(folder, **kwargs).to(device)

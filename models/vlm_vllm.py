@@ -51,6 +51,7 @@ from pydantic import Field
 
 from docray.config import StrictModel
 from docray.models.protocols import TokenLogprob, VlmRequest, VlmResponse
+from docray.models.weights import model_folder
 
 INSTALL_HINT = "the vllm VLM engine needs vLLM and a CUDA GPU: pip install 'docray[gpu]'"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -238,13 +239,6 @@ def _describe(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- the engine
 
 
-def model_folder(spec: str) -> Path:
-    """The local folder a weight spec names (it must hold ``config.json``)."""
-    from docray.models import weights
-
-    return weights.resolve(f"{spec.rstrip('/')}/config.json", group="vlm").parent
-
-
 def supports_pil_images() -> bool:
     """Whether this vLLM's chat parser accepts ``image_pil`` content parts (vLLM >= 0.9.2)."""
     try:
@@ -272,7 +266,7 @@ class VllmVlm:
             import vllm
         except ImportError as exc:
             raise ImportError(INSTALL_HINT) from exc
-        folder = model_folder(options.model)
+        folder = model_folder(options.model, group="vlm")
         llm = vllm.LLM(**engine_args(options, folder))
         return cls(llm, folder.name, "pil" if supports_pil_images() else "data_url")
 

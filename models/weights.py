@@ -70,3 +70,11 @@ def resolve(spec: str | Path, *, models_root: str | Path | None = None, group: s
     if not path.is_file():
         raise WeightNotFoundError(f"no weights file at {path}")
     return path
+
+
+def model_folder(spec: str | Path, *, group: str = "pipeline") -> Path:
+    """The local folder of a transformers-style model (one holding ``config.json``) that a weight spec names."""
+    try:
+        return resolve(f"{str(spec).rstrip('/')}/config.json", group=group).parent
+    except WeightNotFoundError as exc:
+        raise WeightNotFoundError(f"no model folder for {str(spec)!r} (a folder with config.json): {exc}") from None
