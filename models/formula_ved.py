@@ -38,7 +38,7 @@ from pydantic import Field
 
 from docray.config import StrictModel
 from docray.models.protocols import FormulaText
-from docray.models.torch_device import torch_placement
+from docray.models.torch_engine import first_set, token_ids, torch_placement
 from docray.models.weights import model_folder
 
 INSTALL_HINT = "the vision_encoder_decoder formula model needs torch and transformers: pip install 'docray[formula]'"
@@ -152,9 +152,9 @@ class VedFormula:
         self.dtype = next(model.parameters()).dtype
         self.channels = int(getattr(model.config.encoder, "num_channels", 3) or 3)
         config = model.generation_config
-        self.start_id = _first(config.decoder_start_token_id, model.config.decoder_start_token_id, tokenizer.bos_token_id)
-        self.eos_ids = set(_ids(config.eos_token_id) or _ids(model.config.eos_token_id) or _ids(tokenizer.eos_token_id))
-        self.pad_id = _first(config.pad_token_id, model.config.pad_token_id, tokenizer.pad_token_id, *self.eos_ids)
+        self.start_id = first_set(config.decoder_start_token_id, model.config.decoder_start_token_id, tokenizer.bos_token_id)
+        self.eos_ids = set(token_ids(config.eos_token_id) or token_ids(model.config.eos_token_id) or token_ids(tokenizer.eos_token_id))
+        self.pad_id = first_set(config.pad_token_id, model.config.pad_token_id, tokenizer.pad_token_id, *self.eos_ids)
         if self.start_id is None:
             raise ValueError("the model names no decoder start token (decoder_start_token_id or the tokenizer's bos)")
 
@@ -221,13 +221,3 @@ class VedFormula:
             ids.append(row if end is None else row[:end])
             scores.append(float(row_probs[:used].mean()) if used else 0.0)
         return ids, scores
-
-
-def _ids(value) -> list[int]:
-    if value is None:
-        return []
-    return [int(v) for v in value] if isinstance(value, (list, tuple)) else [int(value)]
-
-
-def _first(*values):
-    return next((v for v in values if v is not None), None)

@@ -52,7 +52,7 @@ from pydantic import Field, model_validator
 
 from docray.config import StrictModel
 from docray.models.protocols import TokenLogprob, VlmRequest, VlmResponse
-from docray.models.torch_device import torch_placement
+from docray.models.torch_engine import first_set, token_ids, torch_placement
 from docray.models.weights import model_folder
 
 INSTALL_HINT = "the transformers VLM engine needs torch and transformers: pip install 'docray[vlm]'"
@@ -325,16 +325,16 @@ class TransformersVlm:
         config = model.generation_config
         text_config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
         self.eos_ids = sorted(
-            set(_ids(config.eos_token_id) or _ids(getattr(text_config, "eos_token_id", None)))
-            | set(_ids(tokenizer.eos_token_id))
+            set(token_ids(config.eos_token_id) or token_ids(getattr(text_config, "eos_token_id", None)))
+            | set(token_ids(tokenizer.eos_token_id))
         )
-        self.pad_id = _first(config.pad_token_id, getattr(text_config, "pad_token_id", None), tokenizer.pad_token_id)
+        self.pad_id = first_set(config.pad_token_id, getattr(text_config, "pad_token_id", None), tokenizer.pad_token_id)
         if self.pad_id is None and self.eos_ids:
             self.pad_id = self.eos_ids[0]
         if not self.eos_ids or self.pad_id is None:
             raise ValueError(f"{name}: the model names no end-of-sequence token (generation_config or tokenizer)")
         self.end_ids = set(self.eos_ids) | {self.pad_id}
-        self.drop_ids = set(_ids(config.bos_token_id)) | set(_ids(tokenizer.bos_token_id))
+        self.drop_ids = set(token_ids(config.bos_token_id)) | set(token_ids(tokenizer.bos_token_id))
         # removed from answers of requests with skip_special_tokens (MinerU2.5's layout requests keep them)
         self.special_ids = set(getattr(tokenizer, "all_special_ids", ()) or ()) | {
             token_id for token_id, added in (getattr(tokenizer, "added_tokens_decoder", {}) or {}).items() if added.special
@@ -509,13 +509,3 @@ def _messages(request: VlmRequest) -> list[dict]:
 
 def _error(message: str) -> VlmResponse:
     return VlmResponse(text="", finish_reason="error", error=message)
-
-
-def _ids(value) -> list[int]:
-    if value is None:
-        return []
-    return [int(v) for v in value] if isinstance(value, (list, tuple)) else [int(value)]
-
-
-def _first(*values):
-    return next((v for v in values if v is not None), None)

@@ -1,4 +1,4 @@
-"""Where a torch engine runs: the device and dtype its options ask for, and the CPU threads it may use."""
+"""What the torch engines share: where they run (device, dtype, CPU threads) and reading token ids from configs."""
 
 from __future__ import annotations
 
@@ -16,3 +16,15 @@ def torch_placement(torch: Any, device: str, dtype: str, threads: int, cuda_dtyp
         torch.set_num_threads(max(1, threads))
     dtype = dtype if dtype != "auto" else (cuda_dtype if device == "cuda" else "float32")
     return device, getattr(torch, dtype)
+
+
+def token_ids(value: Any) -> list[int]:
+    """A config's token id field (None, one id or a list of ids) as a list."""
+    if value is None:
+        return []
+    return [int(v) for v in value] if isinstance(value, (list, tuple)) else [int(value)]
+
+
+def first_set(*values: Any) -> Any:
+    """The first value that is not None (config fields, then tokenizer fallbacks), or None."""
+    return next((v for v in values if v is not None), None)
