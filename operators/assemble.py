@@ -181,7 +181,8 @@ class AssembleOperator(GroupOperator[AssembleConfig]):
         content_list = to_content_list(
             layouts, IMAGE_DIR, include_discarded=self.config.include_discarded, delimiters=delimiters
         )
-        middle = to_middle_json(layouts, parse_method=parse_method_of(ok_rows), version=docray.__version__)
+        backend = "vlm" if any(r.get("vlm_blocks") is not None for r in ok_rows) else "pipeline"
+        middle = to_middle_json(layouts, parse_method=parse_method_of(ok_rows), version=docray.__version__, backend=backend)
         result.update(
             markdown=to_markdown(layouts, IMAGE_DIR, delimiters),
             content_list=json.dumps(content_list, ensure_ascii=False),

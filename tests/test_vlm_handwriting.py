@@ -81,7 +81,7 @@ def test_prescription_fields_with_confidence_and_boxes(tmp_path, served, scan):
     assert run(out, server, "medical_prescription") == 0
     fields_request = next(r for r in engine.requests if r.json_schema is not None)
     assert fields_request.logprobs and fields_request.json_schema == load_contexts()["medical_prescription"].fields.schema_
-    result = json.loads((out / "files" / "rx" / "auto" / "rx_fields.json").read_text())
+    result = json.loads((out / "files" / "rx" / "vlm" / "rx_fields.json").read_text())
     [page] = result["pages"]
     assert page["context"] == "medical_prescription" and page["page_idx"] == 0
     assert page["fields"] == FIELDS and page["errors"] == []
@@ -92,7 +92,7 @@ def test_prescription_fields_with_confidence_and_boxes(tmp_path, served, scan):
     # the dosage box is the line it was read from (boxes are page fractions; the prompt's 0..1000 divided)
     assert page["bbox"]["medications[0].name"] == pytest.approx([0.08, 0.28, 0.76, 0.33])
     assert page["bbox"]["hospital"] == pytest.approx([0.08, 0.04, 0.42, 0.09])
-    md = (out / "files" / "rx" / "auto" / "rx.md").read_text()
+    md = (out / "files" / "rx" / "vlm" / "rx.md").read_text()
     assert "Amlodipine 5 mg qd x14d" in md and "Atorvastatin 20mg qn 30 days" in md
     [record] = pads.dataset(out / "pages").to_table(columns=["vlm_fields", "vlm_blocks"]).to_pylist()
     assert json.loads(record["vlm_fields"])["fields"]["age"] == 68 and len(record["vlm_blocks"]) == len(LINES)
@@ -107,8 +107,8 @@ def test_general_context_reads_text_only(tmp_path, served, scan):
     before = len(engine.requests)
     assert run(out, server, "general_handwriting") == 0
     assert all(r.json_schema is None for r in engine.requests[before:])  # no fields for the general context
-    assert not (out / "files" / "rx" / "auto" / "rx_fields.json").exists()
-    assert "Patient: Zhang San" in (out / "files" / "rx" / "auto" / "rx.md").read_text()
+    assert not (out / "files" / "rx" / "vlm" / "rx_fields.json").exists()
+    assert "Patient: Zhang San" in (out / "files" / "rx" / "vlm" / "rx.md").read_text()
 
 
 def test_unknown_context_is_refused_when_the_pipeline_is_built(tmp_path, served, scan, capsys):

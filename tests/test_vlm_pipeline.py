@@ -162,18 +162,19 @@ def test_vlm_pipeline_over_http_on_ray_writes_mineru_files_and_one_row_per_docum
     assert rc == 0  # bad inputs are error rows; the run completes
     assert docs["paper"]["status"] == "ok"
     assert {name: docs[name]["error_code"] for name in expected_errors} == expected_errors
-    md = (out / "files" / "paper" / "auto" / "paper.md").read_text()
+    md = (out / "files" / "paper" / "vlm" / "paper.md").read_text()
     assert md.count("# 1 Introduction") == 2 and "Journal of Scripted Results" not in md  # header discarded
     assert "$$\nE = m c^{2}\n$$" in md and "<td>alpha</td>" in md and "![](images/" in md
-    content = json.loads((out / "files" / "paper" / "auto" / "paper_content_list.json").read_text())
+    content = json.loads((out / "files" / "paper" / "vlm" / "paper_content_list.json").read_text())
     validate_content_list(content)
     assert [i["type"] for i in content if i["page_idx"] == 0] == ["text", "text", "table", "equation", "image"]
     table = next(i for i in content if i["type"] == "table")
     assert table["table_caption"] == ["Table 1: Parameters"] and table["img_path"].startswith("images/")
-    middle = json.loads((out / "files" / "paper" / "auto" / "paper_middle.json").read_text())
+    middle = json.loads((out / "files" / "paper" / "vlm" / "paper_middle.json").read_text())
     validate_middle_json(middle)
+    assert middle["_backend"] == "vlm"
     assert [b["type"] for b in middle["pdf_info"][0]["discarded_blocks"]] == ["header", "page_number"]
-    assert (out / "files" / "paper" / "auto" / "paper_layout.pdf").stat().st_size > 0
+    assert (out / "files" / "paper" / "vlm" / "paper_layout.pdf").stat().st_size > 0
     pages = pads.dataset(out / "pages").to_table(columns=["page_idx", "vlm_blocks", "layout_blocks"]).to_pylist()
     assert sorted(p["page_idx"] for p in pages) == [0, 1] and all(len(p["vlm_blocks"]) == 9 for p in pages)
     assert max(engine.batch_sizes) > 1  # the server's micro-batcher merged concurrent block requests
@@ -186,7 +187,7 @@ def test_parse_cli_vlm_http_client(tmp_path, scripted_server, capsys):
     rc = main(["parse", "-p", str(pdf), "-o", str(tmp_path / "out"), "-b", "vlm-http-client", "-u", server.url,
                "--executor", "local", "--no-progress"])  # fmt: skip
     assert rc == 0
-    assert "# 1 Introduction" in (tmp_path / "out" / "one" / "auto" / "one.md").read_text()
+    assert "# 1 Introduction" in (tmp_path / "out" / "one" / "vlm" / "one.md").read_text()
     assert main(["parse", "-p", str(pdf), "-o", str(tmp_path / "o2"), "-b", "vlm-http-client", "--executor", "local"]) == 2
     assert "needs the server URL" in capsys.readouterr().err
 

@@ -55,7 +55,7 @@ def documents(out: Path) -> dict[str, dict]:
 
 
 def assert_mineru_files(out: Path, name: str) -> str:
-    folder = out / "files" / name / "auto"
+    folder = out / "files" / name / "vlm"
     validate_content_list(json.loads((folder / f"{name}_content_list.json").read_text()))
     validate_middle_json(json.loads((folder / f"{name}_middle.json").read_text()))
     assert (folder / f"{name}_layout.pdf").stat().st_size > 0

@@ -268,11 +268,11 @@ def page_json(layout: PageLayout) -> dict[str, Any]:
     }
 
 
-def to_middle_json(layouts: list[PageLayout], *, parse_method: str, version: str) -> dict[str, Any]:
-    """MinerU's middle.json document (pipeline backend)."""
+def to_middle_json(layouts: list[PageLayout], *, parse_method: str, version: str, backend: str = "pipeline") -> dict[str, Any]:
+    """MinerU's middle.json document; ``backend`` is ``pipeline`` or ``vlm`` (pages read by a vision-language model)."""
     return {
         "pdf_info": [page_json(layout) for layout in layouts],
-        "_backend": "pipeline",
+        "_backend": backend,
         "_version_name": version,
         "_parse_type": parse_method,
     }
