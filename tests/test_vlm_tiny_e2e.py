@@ -1,9 +1,10 @@
 """`docray run vlm` end to end on a real (tiny) Qwen2-VL: the transformers engine in the stage, and
 `docray vlm-serve` in a subprocess reached by the http engine.  Both produce the pipeline backend's files.
 
-The models are tiny: a random one (its answers are noise, read here in one-shot mode as Markdown) and one taught
-to repeat MinerU2.5-format answers (docray.testing.taught_vlm), which gives a genuine two-stage parse through
-transformers' generate.  No accuracy is measured here.
+The models are tiny: a random one (its answers are noise, read here in one-shot mode as Markdown; in two-stage
+mode its layout answers hold no block and the pages fail cleanly) and one taught to repeat MinerU2.5-format answers
+(docray.testing.taught_vlm), which gives a genuine two-stage parse through transformers' generate, in the stage and
+through `docray vlm-serve`.  No accuracy is measured here.
 """
 
 from __future__ import annotations
@@ -38,6 +39,27 @@ def tiny(tmp_path_factory):
     from docray.testing.tiny_vlm import save_tiny_qwen2_vl
 
     return save_tiny_qwen2_vl(tmp_path_factory.mktemp("models") / "tiny-qwen2-vl")
+
+
+@pytest.fixture(scope="session")
+def taught(tmp_path_factory):
+    from docray.testing.taught_vlm import taught_model_dir
+
+    return taught_model_dir(tmp_path_factory)
+
+
+# what the taught model reads on every page (docray.testing.taught_vlm.LESSONS), through the two stages
+TAUGHT_TYPES = ["title", "text", "table", "interline_equation", "image"]
+
+
+def assert_taught_two_stage(out: Path) -> None:
+    doc = documents(out)["doc"]
+    assert doc["status"] == "ok", doc["error"]
+    md = assert_mineru_files(out, "doc")
+    assert "Taught text with $x^{2}$." in md and "<td>a</td><td>b</td>" in md and "$$\nx^{2}+1\n$$" in md
+    pages = pads.dataset(out / "pages").to_table(columns=["page_idx", "vlm_blocks"]).to_pylist()
+    assert sorted(p["page_idx"] for p in pages) == [0, 1]
+    assert all([b["type"] for b in p["vlm_blocks"]] == TAUGHT_TYPES for p in pages)
 
 
 @pytest.fixture(scope="module")
@@ -108,20 +130,30 @@ def _layout_only_prompts(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.ray
-def test_vlm_serve_subprocess_and_http_engine_on_ray(tmp_path, tiny, inputs):
-    root, prompts = inputs
+def test_two_stage_through_transformers_generate_with_the_taught_model(tmp_path, taught, inputs):
+    root, _ = inputs
     out = tmp_path / "out"
-    with VlmServeProcess("--engine", "transformers", "--model", str(tiny), "--device", "cpu", "--threads", "1") as server:
+    rc = main([
+        "run", "vlm", "-i", str(root / "doc.pdf"), "-o", str(out), "--executor", "local", "--no-progress",
+        "--set", f"vlm.engine={{kind: transformers, model: '{taught}', threads: 1}}", "--set", "vlm.resources.num_gpus=0",
+    ])  # fmt: skip
+    assert rc == 0
+    assert_taught_two_stage(out)
+
+
+@pytest.mark.ray
+def test_vlm_serve_subprocess_and_http_engine_on_ray(tmp_path, taught, inputs):
+    root, _ = inputs
+    out = tmp_path / "out"
+    with VlmServeProcess("--engine", "transformers", "--model", str(taught), "--device", "cpu", "--threads", "1") as server:
         rc = main([
             "run", "vlm", "-i", str(root), "-o", str(out), "--no-progress",
             "--set", f"vlm.engine={{kind: http, url: '{server.url}', max_concurrency: 4, timeout_s: 120}}",
-            "--set", "vlm.resources.num_gpus=0", "--set", "vlm.mode=page", "--set", f"vlm.prompts={prompts}",
+            "--set", "vlm.resources.num_gpus=0",
         ])  # fmt: skip
     assert rc == 0
+    assert_taught_two_stage(out)
     docs = documents(out)
-    assert docs["doc"]["status"] == "partial" and "cut at max_tokens" in docs["doc"]["error"]
-    assert_mineru_files(out, "doc")
     assert {d["error_code"] for name, d in docs.items() if name != "doc"} <= {
         "corrupt", "empty_file", "encrypted", "unsupported_format", "zero_pages",
     }  # fmt: skip
