@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import sys
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
@@ -135,6 +136,22 @@ def _drop_done_ref(sources: pa.Table, *, skip: Any) -> pa.Table:
     import ray
 
     return drop_done(sources, ray.get(skip) if isinstance(skip, ray.ObjectRef) else skip)
+
+
+_RAISED = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception)): (.+)$", re.MULTILINE)
+
+
+def root_cause(exc: BaseException) -> str:
+    """The innermost cause of a Ray error (e.g. a model missing in an actor's setup), as one line.
+
+    Ray passes a worker's exception to the driver as the text of its traceback (in ``RayTaskError``); the last
+    ``SomeError: message`` line in it that is not Ray's own is the cause.
+    """
+    raised = [(kind, message) for kind, message in _RAISED.findall(str(exc)) if not kind.startswith("ray.")]
+    if raised:
+        kind, message = raised[-1]
+        return f"{kind.rsplit('.', 1)[-1]}: {message}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
@@ -274,6 +291,9 @@ class RayExecutor:
         ctx.shuffle_strategy = ShuffleStrategy(self.shuffle_strategy)
         sink = _result_datasink_class()(writer, self.rows_per_write)
         ds = self.dataset(plan, inputs, skip_sources)
-        ds.write_datasink(sink)
+        try:
+            ds.write_datasink(sink)
+        except Exception as exc:  # rows never fail a batch: this is a stage that could not start (its setup)
+            raise PipelineError(f"the run stopped: {root_cause(exc)}") from exc
         self.last_dataset_stats = ds.stats()
         return sink.stats

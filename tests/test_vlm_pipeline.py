@@ -212,3 +212,13 @@ def test_engine_answer_count_mismatch_is_an_error():
 
     with pytest.raises(RuntimeError, match="answered 1 of 2"):
         reader(Short()).read([PAGE, PAGE])
+
+
+@pytest.mark.ray
+def test_a_model_that_cannot_load_stops_the_run_with_its_own_message(tmp_path, inputs, capsys):
+    root, _ = inputs
+    rc = main(["run", "vlm", "-i", str(root / "paper.pdf"), "-o", str(tmp_path / "out"), "--no-progress",
+               "--set", f"vlm.engine.model={tmp_path / 'no-such-model'}", "--set", "vlm.resources.num_gpus=0"])  # fmt: skip
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "the run stopped: WeightNotFoundError: no model folder for" in err and "no-such-model" in err
