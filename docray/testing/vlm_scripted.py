@@ -142,6 +142,7 @@ class Attempt:
 
 class _FlakyHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # answers go out in two writes: without it a keep-alive client waits ~40 ms
     server: _FlakyHttp
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
@@ -178,6 +179,7 @@ class _FlakyHandler(BaseHTTPRequestHandler):
 
 
 class _FlakyHttp(ThreadingHTTPServer):
+    request_queue_size = 128  # http.server's 5 makes clients that connect together retry their SYN a second later
     daemon_threads = True
     flaky: FlakyUpstream
 
