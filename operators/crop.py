@@ -21,9 +21,9 @@ from pydantic import Field
 from docray.config import OperatorConfig
 from docray.datamodel import BBox, Crop, LayoutBox
 from docray.operators.base import Level, Operator, Row
+from docray.operators.textlayer.regions import canonical_type
 from docray.schema import BlockType
 
-_CANONICAL = {BlockType.IMAGE_BODY: BlockType.IMAGE, BlockType.TABLE_BODY: BlockType.TABLE}
 _DEFAULT_DPI = 144.0
 
 
@@ -61,9 +61,9 @@ def pixel_box(bbox: BBox, dpi: float, size: tuple[int, int], padding: float = 0.
 def crop_regions(image_bytes: bytes, dpi: float, regions: list[LayoutBox], options: CropOptions = CropOptions()) -> list[Crop]:
     """JPEG crops of the regions of the wanted types, in the order of ``regions``."""
     wanted = [
-        (box, _CANONICAL.get(box.type, box.type))
+        (box, canonical_type(box.type))
         for box in regions
-        if _CANONICAL.get(box.type, box.type) in options.types
+        if canonical_type(box.type) in options.types
         and box.bbox[2] - box.bbox[0] >= options.min_size
         and box.bbox[3] - box.bbox[1] >= options.min_size
     ]

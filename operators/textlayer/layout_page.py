@@ -50,6 +50,7 @@ from docray.operators.textlayer.regions import (
     ATTACHED,
     RegionOptions,
     assign_lines,
+    canonical_type,
     family,
     gap_distance,
     inside_share,
@@ -184,7 +185,7 @@ def _region_block(
     if family(kind) != "visual":
         block = _text_block(kind, region, inside, options)
         return block if block.text else None
-    crop = _matching_crop(region, page.crops, options.match_iou)
+    crop = matching_crop(region.type, region.bbox, page.crops, options.match_iou)
     img_path = None
     if crop is not None:
         img_path = crop_name(crop.data)
@@ -211,13 +212,11 @@ def _matching_formula(box: BBox, formulas: list[Formula], claimed: set[int], min
     return best if best_score >= min_iou else None
 
 
-def _matching_crop(region: LayoutBox, crops: list[Crop], min_iou: float) -> Crop | None:
-    same = [c for c in crops if c.type == region.type or (c.type, region.type) in _BODY_PAIRS]
-    match = best_match(region.bbox, [c.bbox for c in same], min_iou)
+def matching_crop(kind: BlockType, box: BBox, crops: list[Crop], min_iou: float) -> Crop | None:
+    """The crop of a region of type ``kind`` at ``box``: same top-level type (``image_body`` is ``image``), best IoU."""
+    same = [c for c in crops if canonical_type(c.type) == canonical_type(kind)]
+    match = best_match(box, [c.bbox for c in same], min_iou)
     return same[match] if match is not None else None
-
-
-_BODY_PAIRS = {(BlockType.IMAGE_BODY, BlockType.IMAGE), (BlockType.TABLE_BODY, BlockType.TABLE)}
 
 
 def attach_children(attached: list[Block], blocks: list[Block]) -> None:

@@ -12,12 +12,11 @@ image.
 from __future__ import annotations
 
 from docray.datamodel import Block, PageLayout, PageText
-from docray.operators.textlayer.layout_page import attach_children, best_match, crop_name
+from docray.operators.textlayer.layout_page import LayoutOptions, attach_children, crop_name, matching_crop
 from docray.operators.textlayer.regions import family
 from docray.schema import BlockType
 
-_MATCH_IOU = 0.5
-_CROP_TYPES = {BlockType.IMAGE_BODY: BlockType.IMAGE, BlockType.TABLE_BODY: BlockType.TABLE}
+_MATCH_IOU = LayoutOptions().match_iou
 
 
 def vlm_page_layout(page: PageText) -> PageLayout:
@@ -56,11 +55,9 @@ def _has_content(block: Block) -> bool:
 
 
 def _take_crop(block: Block, page: PageText, image_files: dict[str, bytes]) -> None:
-    kind = _CROP_TYPES.get(block.type, block.type)
-    same = [c for c in page.crops if c.type == kind]
-    match = best_match(block.bbox, [c.bbox for c in same], _MATCH_IOU)
-    if match is None:
+    crop = matching_crop(block.type, block.bbox, page.crops, _MATCH_IOU)
+    if crop is None:
         return
-    data = same[match].data
+    data = crop.data
     block.img_path = crop_name(data)
     image_files[block.img_path] = data

@@ -24,6 +24,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Protocol, Sequence
 
+from docray.datamodel import bbox_union
 from docray.models.protocols import TokenLogprob
 from docray.operators.vlmparse.blocks import FractionBox
 
@@ -356,10 +357,6 @@ def shared_fraction(text: str, other: str, min_block: int = 3) -> float:
     return sum(size for _, _, size in matcher.get_matching_blocks() if size >= least) / len(text)
 
 
-def union_box(boxes: Sequence[FractionBox]) -> FractionBox:
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
-
-
 def _runs(indices: Sequence[int]) -> Iterator[list[int]]:
     """Maximal runs of consecutive integers in a sorted sequence."""
     run: list[int] = []
@@ -399,7 +396,7 @@ def value_box(value: str, lines: Sequence[TextBox], min_score: float = 0.8) -> F
             best, chosen = score, run
     if chosen is None or best < min_score:
         return None
-    return union_box([lines[i].bbox for i in chosen])  # type: ignore[misc]
+    return bbox_union([lines[i].bbox for i in chosen])  # type: ignore[misc]
 
 
 def field_boxes(fields: Any, lines: Sequence[TextBox], min_score: float = 0.8) -> dict[str, FractionBox]:

@@ -16,7 +16,9 @@ import math
 import re
 from dataclasses import dataclass
 
+from docray.operators.textlayer.regions import inside_share
 from docray.operators.vlmparse.blocks import FractionBox, VlmBlock
+from docray.operators.vlmparse.grounded import fraction_box
 from docray.operators.vlmparse.markdown_page import (
     inline_math,
     is_citation,
@@ -151,22 +153,10 @@ def parse_layout(answer: str, drop_covered: bool = True) -> list[LayoutItem]:
 
 def _fraction_box(numbers: tuple[str, ...]) -> FractionBox | None:
     try:
-        x0, y0, x1, y1 = (min(max(float(n), 0.0), COORDINATE_RANGE) / COORDINATE_RANGE for n in numbers)
+        values = [float(n) for n in numbers]
     except ValueError:
         return None
-    x0, x1 = min(x0, x1), max(x0, x1)
-    y0, y1 = min(y0, y1), max(y0, y1)
-    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
-
-
-def cover_ratio(inner: FractionBox, outer: FractionBox) -> float:
-    """The share of ``inner`` 's area that lies inside ``outer``."""
-    area = (inner[2] - inner[0]) * (inner[3] - inner[1])
-    if area <= 0:
-        return 0.0
-    width = min(inner[2], outer[2]) - max(inner[0], outer[0])
-    height = min(inner[3], outer[3]) - max(inner[1], outer[1])
-    return max(width, 0.0) * max(height, 0.0) / area
+    return fraction_box(values, (COORDINATE_RANGE, COORDINATE_RANGE))
 
 
 def _drop_covered(items: list[LayoutItem]) -> list[LayoutItem]:
@@ -175,7 +165,7 @@ def _drop_covered(items: list[LayoutItem]) -> list[LayoutItem]:
         holders = [k for k, item in enumerate(items) if item.raw_type in containers]
         for index, item in enumerate(items):
             if item.raw_type in candidates and any(
-                k != index and cover_ratio(item.bbox, items[k].bbox) >= _COVER_THRESHOLD for k in holders
+                k != index and inside_share(item.bbox, items[k].bbox) >= _COVER_THRESHOLD for k in holders
             ):
                 dropped.add(index)
     return [item for index, item in enumerate(items) if index not in dropped]
@@ -474,7 +464,7 @@ def merge_equation_blocks(items: list[LayoutItem], blocks: list[VlmBlock | None]
             for k, other in enumerate(items)
             if other.raw_type == "equation"
             and blocks[k] is not None
-            and cover_ratio(other.bbox, item.bbox) > _COVER_THRESHOLD
+            and inside_share(other.bbox, item.bbox) > _COVER_THRESHOLD
         ]
         if len(inside) > 1:
             members[index] = inside
