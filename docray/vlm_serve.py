@@ -34,7 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Sequence
 
 from docray.models.protocols import VlmEngine, VlmRequest, VlmResponse
-from docray.models.vlm_http import image_mime
+from docray.models.vlm_common import image_mime
 
 DEFAULTS = VlmRequest(image=b"", prompt="")
 POLL_S = 0.05  # how often the accept loop checks for stop()

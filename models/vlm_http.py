@@ -20,7 +20,6 @@ sent them, and otherwise kept as the server sent them (then the join may differ 
 
 from __future__ import annotations
 
-import base64
 import codecs
 import email.utils
 import json
@@ -36,10 +35,9 @@ from pydantic import Field
 
 from docray.config import StrictModel
 from docray.models.protocols import TokenLogprob, VlmRequest, VlmResponse
+from docray.models.vlm_common import data_url
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-JPEG_MAGIC = b"\xff\xd8\xff"
 
 
 class HttpVlmOptions(StrictModel):
@@ -72,23 +70,6 @@ def api_base(url: str) -> str:
     """The ``.../v1`` base of a server URL given with or without ``/v1`` (a trailing slash is ignored)."""
     base = url.strip().rstrip("/")
     return base if base.endswith("/v1") else f"{base}/v1"
-
-
-def image_mime(data: bytes) -> str | None:
-    """``image/png`` or ``image/jpeg`` from the bytes' magic number; None for anything else."""
-    if data.startswith(PNG_MAGIC):
-        return "image/png"
-    if data.startswith(JPEG_MAGIC):
-        return "image/jpeg"
-    return None
-
-
-def data_url(image: bytes) -> str:
-    """The image as a base64 data URL; ``ValueError`` unless it is a PNG or a JPEG."""
-    mime = image_mime(image)
-    if mime is None:
-        raise ValueError(f"the request's image is not a PNG or JPEG (starts with {image[:8]!r})")
-    return f"data:{mime};base64,{base64.b64encode(image).decode('ascii')}"
 
 
 def chat_payload(request: VlmRequest, model: str) -> dict[str, Any]:

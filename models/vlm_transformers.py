@@ -46,13 +46,14 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Literal, Sequence
 
 from pydantic import Field, model_validator
 
 from docray.config import StrictModel
 from docray.models.protocols import TokenLogprob, VlmRequest, VlmResponse
 from docray.models.torch_engine import first_set, token_ids, torch_placement
+from docray.models.vlm_common import token_pieces
 from docray.models.weights import model_folder
 
 INSTALL_HINT = "the transformers VLM engine needs torch and transformers: pip install 'docray[vlm]'"
@@ -61,7 +62,6 @@ IMAGE_TOKEN = "<|image_pad|>"  # Qwen2-VL's image placeholder, expanded to one t
 # defaults (top_k=50): these neutral values switch them off; temperature and top-p are applied by our own warpers
 NEUTRAL_SAMPLING = {"temperature": 1.0, "top_p": 1.0, "top_k": 0, "min_p": 0.0, "typical_p": 1.0,
                     "epsilon_cutoff": 0.0, "eta_cutoff": 0.0}  # fmt: skip
-DETOKENIZE_CONTEXT = 4  # tokens decoded before a new token, so tokenizers that strip leading spaces decode right
 
 
 class TransformersVlmOptions(StrictModel):
@@ -123,34 +123,6 @@ def decode_image(data: bytes):
     with Image.open(io.BytesIO(data)) as image:
         image.load()
         return image.convert("RGB")
-
-
-def token_pieces(decode: Callable[[list[int]], str], ids: Sequence[int], text: str) -> list[str]:
-    """Each token's text, such that ``"".join(pieces) == text`` (``text`` is ``decode(ids)``).
-
-    A token's text is what decoding it adds after the tokens already emitted (with a few tokens of
-    context).  While the decoded tail is an incomplete UTF-8 character (``"\\ufffd"``) or does not continue
-    ``text``, tokens wait with empty text; the token that completes it carries the text, and the last
-    token carries whatever remains.
-    """
-    pieces: list[str] = []
-    pos = 0  # characters of text emitted so far
-    start = 0  # first token whose text is not emitted yet
-    for i in range(len(ids)):
-        if i == len(ids) - 1:
-            pieces.extend([""] * (i - start))
-            pieces.append(text[pos:])
-            break
-        window = max(0, start - DETOKENIZE_CONTEXT)
-        before = decode(list(ids[window:start]))
-        after = decode(list(ids[window : i + 1]))
-        new = after[len(before) :] if after.startswith(before) else ""
-        if new and not new.endswith("\ufffd") and text.startswith(new, pos):
-            pieces.extend([""] * (i - start))
-            pieces.append(new)
-            pos += len(new)
-            start = i + 1
-    return pieces
 
 
 def cut_at_stop(text: str, pieces: list[str], stops: Sequence[str]) -> tuple[str, list[str], bool]:

@@ -41,7 +41,6 @@ not re-entrant).
 
 from __future__ import annotations
 
-import base64
 import io
 import threading
 from pathlib import Path
@@ -51,11 +50,10 @@ from pydantic import Field
 
 from docray.config import StrictModel
 from docray.models.protocols import TokenLogprob, VlmRequest, VlmResponse
+from docray.models.vlm_common import data_url, token_pieces
 from docray.models.weights import model_folder
 
 INSTALL_HINT = "the vllm VLM engine needs vLLM and a CUDA GPU: pip install 'docray[gpu]'"
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-JPEG_MAGIC = b"\xff\xd8\xff"
 ImageFormat = Literal["pil", "data_url"]
 
 
@@ -84,11 +82,6 @@ class VllmVlmOptions(StrictModel):
 # --------------------------------------------------------------------------- pure builders
 
 
-def image_mime(data: bytes) -> str:
-    """``image/png`` or ``image/jpeg`` from the bytes' magic number (anything else is sent as PNG's)."""
-    return "image/jpeg" if data.startswith(JPEG_MAGIC) else "image/png"
-
-
 def image_part(image: bytes, image_format: ImageFormat = "data_url") -> dict[str, Any]:
     """One chat content part holding an encoded image: a decoded RGB PIL image, or a base64 ``data:`` URL.
 
@@ -102,7 +95,7 @@ def image_part(image: bytes, image_format: ImageFormat = "data_url") -> dict[str
             return {"type": "image_pil", "image_pil": opened.convert("RGB")}
     with Image.open(io.BytesIO(image)):
         pass
-    url = f"data:{image_mime(image)};base64,{base64.b64encode(image).decode('ascii')}"
+    url = data_url(image)
     return {"type": "image_url", "image_url": {"url": url}}
 
 
@@ -171,26 +164,6 @@ def engine_args(options: VllmVlmOptions, model_path: str | Path) -> dict[str, An
         kwargs["max_num_seqs"] = options.max_num_seqs
     kwargs.update(options.engine_kwargs)
     return kwargs
-
-
-def token_pieces(token_ids: Sequence[int], decode: Callable[[Sequence[int]], str]) -> list[str]:
-    """The text each generated token adds, by incremental detokenisation (pieces join to the decoded text).
-
-    Each token is decoded together with the tokens of the previous emitted piece (their context, for
-    tokenisers whose decoding depends on neighbours); while the decoded text ends in an incomplete UTF-8
-    character (U+FFFD) the token adds nothing and its bytes go with the next token's piece.
-    """
-    pieces: list[str] = []
-    prefix, read = 0, 0  # ids[prefix:read]: the context already emitted; ids[read:i+1]: not yet emitted
-    for i in range(len(token_ids)):
-        before = decode(token_ids[prefix:read])
-        after = decode(token_ids[prefix : i + 1])
-        if len(after) > len(before) and not after.endswith("\ufffd") and after.startswith(before):
-            pieces.append(after[len(before) :])
-            prefix, read = read, i + 1
-        else:
-            pieces.append("")
-    return pieces
 
 
 def fit_pieces(pieces: Sequence[str], text: str) -> list[str] | None:
@@ -298,7 +271,7 @@ class VllmVlm:
                     text,
                     [entry.logprob for entry in entries],
                     [entry.decoded_token for entry in entries],
-                    rebuild=lambda: token_pieces(ids, self._decode),
+                    rebuild=lambda: token_pieces(self._decode, ids, self._decode(ids)),
                 )
         reason = completion.finish_reason
         if reason not in ("stop", "length", None):  # "abort": the engine dropped the request

@@ -15,14 +15,13 @@ from PIL import Image
 
 from docray.models import registry
 from docray.models.protocols import VlmEngine, VlmRequest
+from docray.models.vlm_common import data_url, image_mime
 from docray.models.vlm_http import (
     HttpVlm,
     HttpVlmOptions,
     api_base,
     chat_payload,
-    data_url,
     error_text,
-    image_mime,
     logprob_tokens,
     retry_after_s,
     retry_delay,

@@ -21,12 +21,12 @@ from PIL import Image  # noqa: E402
 
 from docray.models import registry  # noqa: E402
 from docray.models.protocols import VlmEngine, VlmRequest  # noqa: E402
+from docray.models.vlm_common import token_pieces  # noqa: E402
 from docray.models.vlm_transformers import (  # noqa: E402
     PlaceholderProcessor,
     TransformersVlm,
     TransformersVlmOptions,
     cut_at_stop,
-    token_pieces,
 )
 from docray.models.weights import WeightNotFoundError  # noqa: E402
 from docray.testing.tiny_vlm import MINERU25_TOKENS, QWEN2_VL_TOKENS, save_tiny_qwen2_vl  # noqa: E402

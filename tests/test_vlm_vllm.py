@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from docray.models import registry
 from docray.models.protocols import VlmRequest
+from docray.models.vlm_common import token_pieces
 from docray.models.vlm_vllm import (
     VllmVlmOptions,
     chat_messages,
@@ -24,7 +25,6 @@ from docray.models.vlm_vllm import (
     sampling_kwargs,
     structured_kwargs,
     token_logprobs,
-    token_pieces,
 )
 
 
@@ -139,12 +139,12 @@ def test_token_pieces_join_to_the_text_across_split_characters(byte_bpe):
     def decode(x):
         return byte_bpe.decode(list(x), skip_special_tokens=True)
 
-    pieces = token_pieces(ids, decode)
+    pieces = token_pieces(decode, ids, decode(ids))
     assert len(pieces) == len(ids) and "".join(pieces) == text
     assert "张" in pieces and pieces[-1] == ""  # a whole character on the token that completes it; the end token adds nothing
 
     logprobs = [-0.1 * (i + 1) for i in range(len(ids))]
-    tokens = token_logprobs(text, logprobs, alone, rebuild=lambda: token_pieces(ids, decode))
+    tokens = token_logprobs(text, logprobs, alone, rebuild=lambda: token_pieces(decode, ids, decode(ids)))
     assert "".join(t.token for t in tokens) == text
     assert [t.logprob for t in tokens] == pytest.approx(logprobs)
 
