@@ -344,7 +344,7 @@ def sample_requests() -> tuple[Any, Any]:
 
     from docray.operators.vlmparse.mineru25 import crop_box
     from docray.operators.vlmparse.prompts import load_prompt_set
-    from docray.operators.vlmparse.reader import PageReader, block_image
+    from docray.operators.vlmparse.reader import PageReader, block_image, encode_png
 
     page = Image.new("RGB", (1700, 2200), "white")
     draw = ImageDraw.Draw(page)
@@ -355,8 +355,9 @@ def sample_requests() -> tuple[Any, Any]:
     reader = PageReader(engine=None, prompts=prompts)  # type: ignore[arg-type] - only request() is used
     text, layout = prompts.block_prompt("text"), prompts.layout
     assert layout is not None and layout.image_size is not None
-    block = reader.request(block_image(page, box, 0), text.prompt, text.max_tokens)
-    return block, reader.request(page.resize(tuple(layout.image_size), Image.BICUBIC), layout.prompt, layout.max_tokens)
+    block = reader.request(encode_png(block_image(page, box, 0)), text.prompt, text.max_tokens)
+    layout_png = encode_png(page.resize(tuple(layout.image_size), Image.BICUBIC))
+    return block, reader.request(layout_png, layout.prompt, layout.max_tokens)
 
 
 def block_request() -> Any:

@@ -86,6 +86,20 @@ def fit(image: Image.Image, max_side: int) -> Image.Image:
     return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.BICUBIC)
 
 
+class PageImages:
+    """A batch's page images, PNG-encoded once per size: the page and fields requests of one-shot mode share them."""
+
+    def __init__(self, images: Sequence[Image.Image]):
+        self.images = images
+        self._encoded: dict[int, list[bytes]] = {}
+
+    def png(self, max_side: int) -> list[bytes]:
+        """Every page scaled down to ``max_side`` (see :func:`fit`), PNG-encoded."""
+        if max_side not in self._encoded:
+            self._encoded[max_side] = [encode_png(fit(im, max_side)) for im in self.images]
+        return self._encoded[max_side]
+
+
 def block_image(page: Image.Image, box: tuple[int, int, int, int], angle: int) -> Image.Image:
     """A stage-2 input: the block cut from the page, turned upright, sized as MinerU sizes blocks."""
     crop = page.crop(box)
@@ -144,10 +158,10 @@ class PageReader:
             return self.context.text
         return self.prompts.block_prompt(block_type.value)
 
-    def request(self, image: Image.Image, prompt: str, max_tokens: int, **kwargs: Any) -> VlmRequest:
+    def request(self, image: bytes, prompt: str, max_tokens: int, **kwargs: Any) -> VlmRequest:
         sampling = self.prompts.sampling
         return VlmRequest(
-            image=encode_png(image),
+            image=image,
             prompt=prompt,
             system=self.prompts.system,
             max_tokens=max_tokens,
@@ -164,12 +178,13 @@ class PageReader:
         readings = [PageReading() for _ in images]
         if not images:
             return readings
+        pages = PageImages(images)
         if self.options.mode == "two_stage":
             self._two_stage(images, readings)
         else:
-            self._one_shot(images, readings)
+            self._one_shot(pages, readings)
         if self.extract_fields:
-            self._fields(images, readings)
+            self._fields(pages, readings)
         return readings
 
     def _generate(self, requests: list[VlmRequest]) -> list[VlmResponse]:
@@ -184,7 +199,7 @@ class PageReader:
         layout = self.prompts.layout
         assert layout is not None
         small = [im.resize(layout.image_size, Image.BICUBIC) if layout.image_size else fit(im, layout.image_max_side) for im in images]
-        answers = self._generate([self.request(im, layout.prompt, layout.max_tokens) for im in small])
+        answers = self._generate([self.request(encode_png(im), layout.prompt, layout.max_tokens) for im in small])
         pages: list[tuple[list[LayoutItem], list[VlmBlock | None]]] = [([], []) for _ in images]
         jobs: list[tuple[int, int, LayoutItem, BlockPrompt]] = []  # (page, index in its blocks, item, prompt)
         requests: list[VlmRequest] = []
@@ -212,7 +227,10 @@ class PageReader:
                     continue
                 jobs.append((p, len(blocks) - 1, item, prompt))
                 requests.append(
-                    self.request(block_image(image, box, item.angle), prompt.prompt, prompt.max_tokens, logprobs=self.options.block_logprobs)
+                    self.request(
+                        encode_png(block_image(image, box, item.angle)), prompt.prompt, prompt.max_tokens,
+                        logprobs=self.options.block_logprobs,
+                    )  # fmt: skip
                 )
         # stage 2: every block of every page in one engine call; the answers replace the bare blocks
         for (p, slot, item, prompt), answer in zip(jobs, self._generate(requests)):
@@ -224,13 +242,13 @@ class PageReader:
             if items:
                 reading.blocks = merge_equation_blocks(items, blocks)
 
-    def _one_shot(self, images: Sequence[Image.Image], readings: list[PageReading]) -> None:
+    def _one_shot(self, pages: PageImages, readings: list[PageReading]) -> None:
         prompt = self.page_prompt
         assert prompt is not None
         answers = self._generate(
             [
-                self.request(fit(im, prompt.image_max_side), prompt.prompt, prompt.max_tokens, logprobs=self.options.block_logprobs)
-                for im in images
+                self.request(png, prompt.prompt, prompt.max_tokens, logprobs=self.options.block_logprobs)
+                for png in pages.png(prompt.image_max_side)
             ]
         )
         for answer, reading in zip(answers, readings):
@@ -245,14 +263,17 @@ class PageReader:
             if answer.finish_reason == "length":
                 reading.errors.append("the page answer was cut at max_tokens")
 
-    def _fields(self, images: Sequence[Image.Image], readings: list[PageReading]) -> None:
+    def _fields(self, pages: PageImages, readings: list[PageReading]) -> None:
         assert self.context is not None and self.context.fields is not None
         spec = self.context.fields
         page = self.page_prompt
         max_side = page.image_max_side if page is not None else 1288
         prompt = f"{spec.prompt}\n{json.dumps(spec.schema_, ensure_ascii=False)}"
         answers = self._generate(
-            [self.request(fit(im, max_side), prompt, spec.max_tokens, logprobs=True, json_schema=spec.schema_) for im in images]
+            [
+                self.request(png, prompt, spec.max_tokens, logprobs=True, json_schema=spec.schema_)
+                for png in pages.png(max_side)
+            ]
         )
         for answer, reading in zip(answers, readings):
             reading.raw["fields"] = answer.text
