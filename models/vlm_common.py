@@ -57,3 +57,19 @@ def token_pieces(decode: Callable[[list[int]], str], ids: Sequence[int], text: s
             pos += len(new)
             start = i + 1
     return pieces
+
+
+def cut_at_stop(text: str, pieces: list[str], stops: Sequence[str]) -> tuple[str, list[str], bool]:
+    """``text`` cut before the first stop string, the token pieces cut to match, and whether one was found."""
+    cuts = [at for at in (text.find(s) for s in stops if s) if at >= 0]
+    if not cuts:
+        return text, pieces, False
+    cut = min(cuts)
+    kept: list[str] = []
+    pos = 0
+    for piece in pieces:
+        if pos >= cut:
+            break
+        kept.append(piece[: cut - pos])
+        pos += len(piece)
+    return text[:cut], kept, True

@@ -53,7 +53,7 @@ from pydantic import Field, model_validator
 from docray.config import StrictModel
 from docray.models.protocols import TokenLogprob, VlmRequest, VlmResponse
 from docray.models.torch_engine import first_set, token_ids, torch_placement
-from docray.models.vlm_common import token_pieces
+from docray.models.vlm_common import cut_at_stop, token_pieces
 from docray.models.weights import model_folder
 
 INSTALL_HINT = "the transformers VLM engine needs torch and transformers: pip install 'docray[vlm]'"
@@ -123,22 +123,6 @@ def decode_image(data: bytes):
     with Image.open(io.BytesIO(data)) as image:
         image.load()
         return image.convert("RGB")
-
-
-def cut_at_stop(text: str, pieces: list[str], stops: Sequence[str]) -> tuple[str, list[str], bool]:
-    """``text`` cut before the first stop string, the token pieces cut to match, and whether one was found."""
-    cuts = [at for at in (text.find(s) for s in stops if s) if at >= 0]
-    if not cuts:
-        return text, pieces, False
-    cut = min(cuts)
-    kept: list[str] = []
-    pos = 0
-    for piece in pieces:
-        if pos >= cut:
-            break
-        kept.append(piece[: cut - pos])
-        pos += len(piece)
-    return text[:cut], kept, True
 
 
 def size_override(image_processor, min_pixels: int | None, max_pixels: int | None) -> dict | None:

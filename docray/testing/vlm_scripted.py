@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Sequence, Union
 
 from docray.models.protocols import TokenLogprob, VlmRequest, VlmResponse
+from docray.models.vlm_common import cut_at_stop
 from docray.testing.servers import LoopbackServer
 
 Answer = Union[str, Callable[[VlmRequest], str]]
@@ -39,12 +40,6 @@ def chunk_text(text: str, size: int) -> list[str]:
 def scripted_logprob(chunk: str) -> float:
     """A deterministic log-probability in (-1, 0] for a scripted token."""
     return -(zlib.crc32(chunk.encode("utf-8")) % 997) / 1000.0
-
-
-def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
-    """``text`` up to (not including) the earliest stop string, and whether one was found."""
-    ends = [i for i in (text.find(s) for s in stop if s) if i >= 0]
-    return (text[: min(ends)], True) if ends else (text, False)
 
 
 class ScriptedVlm:
@@ -102,7 +97,7 @@ class ScriptedVlm:
             text = rule(request) if callable(rule) else rule
         except Exception as exc:  # noqa: BLE001 - an engine returns failures, it does not raise them
             return VlmResponse(text="", finish_reason="error", error=f"{type(exc).__name__}: {exc}")
-        text, _ = cut_at_stop(text, request.stop)
+        text, _, _ = cut_at_stop(text, [], request.stop)
         chunks = chunk_text(text, self.chunk_chars)
         finish = "stop"
         if len(chunks) > request.max_tokens:
