@@ -46,13 +46,9 @@ class TextBox(Protocol):
 # --------------------------------------------------------------------------- JSON text helpers
 
 
-def closing_bracket(text: str, start: int) -> int | None:
-    """Index just past the bracket that closes the ``{`` or ``[`` at ``start``; None when it is never closed.
-
-    Brackets inside strings (with backslash escapes) do not count; the bracket kinds are not checked
-    against each other (a mismatched text fails later, in the parser).
-    """
-    depth = 0
+def _outside_strings(text: str, start: int = 0) -> Iterator[tuple[int, str]]:
+    """``(index, char)`` of the characters of ``text`` from ``start`` that are not inside a JSON string; a string's
+    opening quote is yielded, its content (with backslash escapes) and closing quote are not."""
     in_string = False
     i = start
     while i < len(text):
@@ -62,43 +58,42 @@ def closing_bracket(text: str, start: int) -> int | None:
                 i += 1
             elif ch == '"':
                 in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "{[":
+        else:
+            yield i, ch
+            in_string = ch == '"'
+        i += 1
+
+
+def closing_bracket(text: str, start: int) -> int | None:
+    """Index just past the bracket that closes the ``{`` or ``[`` at ``start``; None when it is never closed.
+
+    Brackets inside strings (with backslash escapes) do not count; the bracket kinds are not checked
+    against each other (a mismatched text fails later, in the parser).
+    """
+    depth = 0
+    for i, ch in _outside_strings(text, start):
+        if ch in "{[":
             depth += 1
         elif ch in "}]":
             depth -= 1
             if depth == 0:
                 return i + 1
-        i += 1
     return None
 
 
 def relax_json(text: str) -> str:
     """``text`` with the trailing commas before ``}`` and ``]`` blanked out (same length, so offsets hold)."""
     out = list(text)
-    in_string = False
     pending: int | None = None  # index of a comma seen outside strings, not yet followed by a value
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if in_string:
-            if ch == "\\":
-                i += 1
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-            pending = None
-        elif ch == ",":
+    for i, ch in _outside_strings(text):
+        if ch == ",":
             pending = i
         elif ch in "}]":
             if pending is not None:
                 out[pending] = " "
             pending = None
-        elif ch not in _WHITESPACE:
+        elif ch not in _WHITESPACE:  # a value (a string's opening quote included)
             pending = None
-        i += 1
     return "".join(out)
 
 
