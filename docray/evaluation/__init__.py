@@ -11,6 +11,8 @@
   ``docray eval`` — reading a run's outputs (Parquet, MinerU folders, Markdown files), matching them to ground
   truth, scoring and tables; :mod:`docray.evaluation.markdown_structure` compares Markdown structure (docling's
   regression outputs).
+* :mod:`docray.evaluation.text_gt`, :mod:`docray.evaluation.table_gt`: users' own labels for ``docray eval``:
+  plain-text transcripts (CER, NED) and HTML tables (TEDS, TEDS-S).
 
 The fuzzy matchers need the ``eval`` extra (rapidfuzz, fuzzysearch).
 """

@@ -1,6 +1,8 @@
-"""``docray eval``: score a run's outputs against olmOCR-bench tests or OmniDocBench page ground truth.
+"""``docray eval``: score a run's outputs against olmOCR-bench tests, OmniDocBench page ground truth, or the user's
+own labels: plain-text transcripts (CER/NED, :mod:`.text_gt`) and HTML tables (TEDS/TEDS-S, :mod:`.table_gt`).
 
-    docray eval RUN_OUTPUT [RUN_OUTPUT ...] (--olmocr DIR | --omnidocbench GT.json | --gt PATH [--format auto])
+    docray eval RUN_OUTPUT [RUN_OUTPUT ...] (--olmocr DIR | --omnidocbench GT.json | --gt PATH [--format auto]
+                                             | --text-gt DIR [--case-sensitive] | --table-gt MANIFEST)
                 [--json OUT] [--by-pipeline] [--only-matched] [--failures]
 
 ``RUN_OUTPUT`` is a ``docray run`` output folder (``documents/``/``pages/`` Parquet), a ``docray parse`` folder
@@ -25,6 +27,14 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     gt.add_argument("--olmocr", metavar="DIR", help="olmOCR-bench folder: *.jsonl tests and pdfs/")
     gt.add_argument("--omnidocbench", metavar="GT.json", help="OmniDocBench ground-truth JSON (list of pages)")
     gt.add_argument("--gt", metavar="PATH", help="ground truth of the kind given by --format (default: detected)")
+    gt.add_argument("--text-gt", metavar="DIR",
+                    help="plain-text ground truth: <stem>.txt per document (matched by file stem); scores CER and "
+                         "NED per document (GT lines joined by spaces, prediction = Markdown without markup, NFKC, "
+                         "case-insensitive, whitespace collapsed)")  # fmt: skip
+    gt.add_argument("--table-gt", metavar="MANIFEST",
+                    help="table ground truth: JSON/JSONL list of {document, page (1-based), html | html_path, id?}; "
+                         "each GT table is paired one-to-one with a table of its page; TEDS and TEDS-S")  # fmt: skip
+    parser.add_argument("--case-sensitive", action="store_true", help="--text-gt: compare case-sensitively")
     parser.add_argument("--format", choices=("auto", "olmocr", "omnidocbench"), default="auto",
                         help="ground-truth kind of --gt (auto: a folder with dataset.jsonl is olmOCR-bench, a JSON "
                              "list of pages with layout_dets is OmniDocBench)")  # fmt: skip
@@ -33,9 +43,21 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
                         help="each RUN_OUTPUT holds one run folder per pipeline (out/fast, out/standard...): "
                              "one row each, named by the pipeline in its run.json")  # fmt: skip
     parser.add_argument("--only-matched", action="store_true",
-                        help="olmOCR-bench: score only the tests of PDFs found in the run (default: missing ones fail)")
+                        help="score only the tests / documents found in the run (default: missing ones fail or "
+                             "score as empty)")  # fmt: skip
     parser.add_argument("--failures", action="store_true", help="olmOCR-bench: list failed tests on stderr")
     parser.set_defaults(func=cmd_eval)
+
+
+def _load(args: argparse.Namespace):
+    from docray.evaluation.run_scores import load_ground_truth, load_tables, load_text
+    from docray.evaluation.text_gt import TextNormalisation
+
+    if args.text_gt:
+        return load_text(args.text_gt, TextNormalisation(case_sensitive=args.case_sensitive))
+    if args.table_gt:
+        return load_tables(args.table_gt)
+    return load_ground_truth(*_ground_truth_arguments(args))
 
 
 def _ground_truth_arguments(args: argparse.Namespace) -> tuple[str, str]:
@@ -58,7 +80,7 @@ def _print_match_notes(evaluation, out) -> None:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from docray.evaluation.run_outputs import RunOutputError, find_runs, read_run_outputs
-    from docray.evaluation.run_scores import EvalError, OlmocrGroundTruth, evaluate, load_ground_truth
+    from docray.evaluation.run_scores import EvalError, OlmocrGroundTruth, evaluate
 
     try:
         import fuzzysearch  # noqa: F401
@@ -66,9 +88,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except ImportError:
         print("error: docray eval needs the eval extra: pip install 'docray[eval]'", file=sys.stderr)
         return 2
-    path, kind = _ground_truth_arguments(args)
     try:
-        gt = load_ground_truth(path, kind)
+        gt = _load(args)
         folders = [run for folder in args.runs for run in find_runs(folder)] if args.by_pipeline else args.runs
         runs = [read_run_outputs(folder) for folder in folders]
         evaluation = evaluate(runs, gt, only_matched=args.only_matched)
@@ -83,7 +104,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 print(f"  {run.run.label}: {test.id} ({test.type.value}): {outcome.result.explanation}", file=sys.stderr)
     described = gt.describe()
     sizes = ", ".join(f"{v} {k}" for k, v in described.items() if isinstance(v, int))
-    print(f"{described['kind']} ground truth {described['path']} ({sizes})\n")
+    print(f"{described['kind']} ground truth {described['path']} ({sizes})")
+    if "normalisation" in described:
+        print(f"normalisation: {described['normalisation']}; CER = edits / GT characters, NED = edits / longer text")
+    print()
     print(evaluation.to_markdown())
     olmocr_runs = [run for run in evaluation.runs if run.kind == "olmocr" and "math" in run.report.by_type()]
     if olmocr_runs:

@@ -282,3 +282,39 @@ def omnidocbench_predictions(run: RunOutputs, image_names: Iterable[str]) -> tup
         predictions[stem] = doc.markdown or ""
     match.unused = [d.source or d.name for d in run.documents if id(d) not in used]
     return predictions, match
+
+
+@dataclass
+class StemMatch:
+    """How a run's documents lined up with ground truth keyed by document stem (users' own labels)."""
+
+    matched: list[str] = field(default_factory=list)  # GT stems with exactly one document
+    missing: list[str] = field(default_factory=list)  # GT stems with no document
+    ambiguous: list[str] = field(default_factory=list)  # GT stems that several documents share
+    unused: list[str] = field(default_factory=list)  # documents that match no GT stem
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"matched": len(self.matched), "missing": self.missing, "ambiguous": self.ambiguous,
+                "unused_documents": self.unused}  # fmt: skip
+
+
+def stem_outputs(run: RunOutputs, stems: Iterable[str]) -> tuple[dict[str, DocumentOutput], StemMatch]:
+    """The document of each ground-truth stem: the one document whose ``name`` or source file stem is the stem
+    (a stem given as a path or file name, ``pdf/report.pdf``, counts by its file stem)."""
+    index: dict[str, list[DocumentOutput]] = {}
+    for doc in run.documents:
+        for key in {doc.name, _stem(doc.source or "")} - {""}:
+            index.setdefault(key, []).append(doc)
+    outputs: dict[str, DocumentOutput] = {}
+    match = StemMatch()
+    used: set[int] = set()
+    for stem in stems:
+        found = index.get(stem) or index.get(_stem(stem), [])
+        if len(found) == 1:
+            outputs[stem] = found[0]
+            match.matched.append(stem)
+            used.add(id(found[0]))
+        else:
+            (match.ambiguous if found else match.missing).append(stem)
+    match.unused = [d.source or d.name for d in run.documents if id(d) not in used]
+    return outputs, match

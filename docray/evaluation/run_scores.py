@@ -7,6 +7,9 @@ Ground truth (:func:`load_ground_truth`, kind from :func:`detect_kind`):
   PDF under ``pdfs/`` (or, without ``pdfs/``, of every PDF the tests name).
 * ``omnidocbench``: an OmniDocBench page JSON (a list of pages with ``layout_dets``), scored with
   :mod:`.omnidocbench` (OmniDocBench's quick-match end-to-end protocol).
+* users' own labels (given explicitly, never detected): ``text``, a folder of ``<stem>.txt`` transcripts (CER and
+  NED per document, :mod:`.text_gt`); ``tables``, a manifest of HTML tables per document page (TEDS and TEDS-S,
+  :mod:`.table_gt`).
 
 :func:`score_run` scores one :class:`~.run_outputs.RunOutputs`; :class:`Evaluation` holds several runs' scores and
 renders them as one Markdown table (a row per run) and as JSON.
@@ -20,9 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from docray.evaluation.run_outputs import RunOutputs, olmocr_outputs, omnidocbench_predictions
+from docray.evaluation.table_gt import TableGroundTruth, load_table_gt, score_table_run, table_table
+from docray.evaluation.text_gt import TextGroundTruth, TextNormalisation, load_text_gt, score_text_run, text_table
 
 OLMOCR = "olmocr"
 OMNIDOCBENCH = "omnidocbench"
+TEXT = "text"
+TABLES = "tables"
 KINDS = (OLMOCR, OMNIDOCBENCH)
 
 
@@ -126,6 +133,23 @@ def load_omnidocbench(path: str | Path) -> OmnidocbenchGroundTruth:
     return OmnidocbenchGroundTruth(gt, pages)
 
 
+def load_text(folder: str | Path, normalisation: TextNormalisation = TextNormalisation()) -> TextGroundTruth:
+    try:
+        return load_text_gt(folder, normalisation)
+    except (OSError, ValueError) as exc:
+        raise EvalError(str(exc)) from exc
+
+
+def load_tables(manifest: str | Path) -> TableGroundTruth:
+    try:
+        return load_table_gt(manifest)
+    except (OSError, ValueError, TypeError) as exc:
+        raise EvalError(str(exc)) from exc
+
+
+GroundTruth = OlmocrGroundTruth | OmnidocbenchGroundTruth | TextGroundTruth | TableGroundTruth
+
+
 def load_ground_truth(path: str | Path, kind: str = "auto") -> OlmocrGroundTruth | OmnidocbenchGroundTruth:
     kind = detect_kind(path) if kind == "auto" else kind
     if kind == OLMOCR:
@@ -149,6 +173,8 @@ class RunScore:
     label: str = ""
 
     def summary(self) -> dict[str, Any]:
+        if self.kind in (TEXT, TABLES):
+            return self.report.summary()
         if self.kind == OLMOCR:
             data = self.report.to_dict(outcomes=False)
             return {key: data[key] for key in ("overall", "mean_over_tests", "scored", "passed", "by_type", "by_file")}
@@ -161,19 +187,28 @@ class RunScore:
         }  # fmt: skip
         if self.kind == OLMOCR:
             data["scores"] = self.report.to_dict(explanations=explanations)
+        elif self.kind == TEXT:
+            data["scores"] = {"summary": self.report.summary(), "per_document": self.report.per_document}
+        elif self.kind == TABLES:
+            data["scores"] = {"summary": self.report.summary(), "per_table": self.report.per_table}
         else:
             data["scores"] = {"summary": self.report.summary(), "per_page": self.report.per_page()}
         return data
 
 
-def score_run(
-    run: RunOutputs, gt: OlmocrGroundTruth | OmnidocbenchGroundTruth, *, only_matched: bool = False, label: str = ""
-) -> RunScore:
+def score_run(run: RunOutputs, gt: GroundTruth, *, only_matched: bool = False, label: str = "") -> RunScore:
     """Score one run; raises :class:`EvalError` when none of its documents matches the ground truth.
 
     olmOCR-bench: tests of PDFs without a document fail (as a missing output does in olmOCR), unless
     ``only_matched``, which keeps only the tests of matched PDFs. OmniDocBench: pages without a document are not
-    scored (as in OmniDocBench)."""
+    scored (as in OmniDocBench). Text and table ground truth: documents without a document in the run score as
+    empty, unless ``only_matched``."""
+    if isinstance(gt, (TextGroundTruth, TableGroundTruth)):
+        kind, scorer = (TEXT, score_text_run) if isinstance(gt, TextGroundTruth) else (TABLES, score_table_run)
+        report, match = scorer(run, gt, only_matched=only_matched)
+        if not match.matched:
+            raise EvalError(f"{run.path}: none of its {len(run.documents)} documents matches a document of {gt.path}")
+        return RunScore(run, kind, report, match, label)
     if isinstance(gt, OlmocrGroundTruth):
         from docray.evaluation.olmocr_bench import score
 
@@ -193,7 +228,7 @@ def score_run(
 
 @dataclass
 class Evaluation:
-    ground_truth: OlmocrGroundTruth | OmnidocbenchGroundTruth
+    ground_truth: GroundTruth
     runs: list[RunScore] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -202,6 +237,10 @@ class Evaluation:
     def to_markdown(self) -> str:
         if isinstance(self.ground_truth, OlmocrGroundTruth):
             return olmocr_table(self.runs)
+        if isinstance(self.ground_truth, TextGroundTruth):
+            return text_table([(run.label or run.run.label, run.report, run.match) for run in self.runs])
+        if isinstance(self.ground_truth, TableGroundTruth):
+            return table_table([(run.label or run.run.label, run.report, run.match) for run in self.runs])
         return omnidocbench_table(self.runs)
 
 
@@ -245,8 +284,6 @@ def omnidocbench_table(runs: list[RunScore]) -> str:
     return "\n".join(lines)
 
 
-def evaluate(
-    runs: list[RunOutputs], gt: OlmocrGroundTruth | OmnidocbenchGroundTruth, *, only_matched: bool = False
-) -> Evaluation:
+def evaluate(runs: list[RunOutputs], gt: GroundTruth, *, only_matched: bool = False) -> Evaluation:
     """Score every run against one ground truth (see :func:`score_run`)."""
     return Evaluation(gt, [score_run(run, gt, only_matched=only_matched) for run in runs])
