@@ -1,0 +1,110 @@
+"""Does `standard` keep the text that `fast` reads? Recall of fast's prose words in standard's Markdown.
+
+Usage (from the repository root):
+
+    .venv/bin/python benchmarks/word_recall.py [--eval ../shared/eval] [--sets olmocr docling camelot]
+        [--pdf extra.pdf ...] [--keep DIR] [--reuse] [--top 15] [--json benchmarks/results/word_recall.json]
+
+Runs docray's `fast` and `standard` pipelines (LocalExecutor, in process) over the born-digital PDFs of each set
+(`olmocr_bench_sample` and `docling_tests`: the manifest's `born-digital` documents that exist; `camelot_tables`:
+every PDF of `pdf/`; `--pdf`: any PDFs, as the set `extra`) and, per document, counts the prose words of fast's
+Markdown (words of 4+ letters, case-folded, as a multiset: `docray.evaluation.word_recall`) that standard's
+Markdown also has. Nothing is excluded: furniture that one pipeline keeps and the other drops counts too.
+Prints per set the pooled recall, the worst documents and the most lost words; `--keep DIR` keeps the run
+outputs (DIR/<set>/<pipeline>), `--reuse` scores outputs already there without running again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from docray.evaluation.run_outputs import DocumentOutput, read_run_outputs
+from docray.evaluation.word_recall import Recall, pooled, prose_words, word_recall
+from docray.pipelines.executors import LocalExecutor
+from docray.pipelines.runner import run_pipeline
+from docray.pipelines.spec import load_pipeline
+
+PIPELINES = ("fast", "standard")
+
+
+def born_digital(root: Path, group: str) -> list[Path]:
+    manifest = json.loads((root / group / "manifest.json").read_text(encoding="utf-8"))
+    paths = [root / d["path"] for d in manifest["docs"] if d.get("type") == "born-digital"]
+    return sorted({p for p in paths if p.is_file()})
+
+
+def dev_sets(root: Path, names: list[str]) -> dict[str, list[Path]]:
+    sets: dict[str, list[Path]] = {}
+    if "olmocr" in names:
+        sets["olmocr_bench_sample"] = born_digital(root, "olmocr_bench_sample")
+    if "docling" in names:
+        sets["docling_tests"] = born_digital(root, "docling_tests")
+    if "camelot" in names:
+        sets["camelot_tables"] = sorted((root / "camelot_tables" / "pdf").glob("*.pdf"))
+    return sets
+
+
+def run(pipeline: str, pdfs: list[Path], out: Path, reuse: bool) -> dict[str, DocumentOutput]:
+    if not (reuse and out.is_dir()):
+        shutil.rmtree(out, ignore_errors=True)
+        started = time.perf_counter()
+        report = run_pipeline(load_pipeline(pipeline), [str(p) for p in pdfs], str(out), executor=LocalExecutor())
+        print(f"  {pipeline}: {report.stats.documents} docs, {dict(report.stats.by_status)}, "
+              f"{time.perf_counter() - started:.0f} s", file=sys.stderr)  # fmt: skip
+    return {Path(d.source or d.name).name: d for d in read_run_outputs(out).documents}
+
+
+def score_set(pdfs: list[Path], outputs: dict[str, dict[str, DocumentOutput]]) -> dict[str, Recall]:
+    """Per PDF name, the recall of fast's words in standard's Markdown (a missing Markdown is empty)."""
+    scores: dict[str, Recall] = {}
+    for pdf in pdfs:
+        fast, standard = (outputs[p].get(pdf.name) for p in PIPELINES)
+        scores[pdf.name] = word_recall(
+            prose_words((fast and fast.markdown) or ""), prose_words((standard and standard.markdown) or "")
+        )
+    return scores
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--eval", default="../shared/eval", type=Path)
+    parser.add_argument("--sets", nargs="*", default=["olmocr", "docling", "camelot"], choices=["olmocr", "docling", "camelot"])
+    parser.add_argument("--pdf", nargs="*", default=[], type=Path, help="more PDFs, scored as the set 'extra'")
+    parser.add_argument("--keep", type=Path, help="keep run outputs here (DIR/<set>/<pipeline>)")
+    parser.add_argument("--reuse", action="store_true", help="score the outputs already in --keep")
+    parser.add_argument("--top", type=int, default=15, help="lost words listed per set")
+    parser.add_argument("--json", type=Path, help="write the scores here")
+    args = parser.parse_args()
+
+    sets = dev_sets(args.eval, args.sets)
+    if args.pdf:
+        sets["extra"] = sorted(p.resolve() for p in args.pdf)
+    keep = args.keep or Path(__import__("tempfile").mkdtemp(prefix="word_recall_"))
+    report: dict[str, dict] = {}
+    for name, pdfs in sets.items():
+        print(f"{name}: {len(pdfs)} PDFs", file=sys.stderr)
+        outputs = {p: run(p, pdfs, keep / name / p, args.reuse) for p in PIPELINES}
+        scores = score_set(pdfs, outputs)
+        total = pooled(list(scores.values()))
+        print(f"\n## {name}: recall {total.recall:.4f} ({total.lost} of {total.reference_words} words lost)")
+        for doc, r in sorted(scores.items(), key=lambda kv: kv[1].recall):
+            if r.lost:
+                top = ", ".join(f"{w}x{n}" if n > 1 else w for w, n in r.missing[:8])
+                print(f"  {r.recall:.4f}  {r.lost:4d}/{r.reference_words:5d}  {doc}: {top}")
+        print("  most lost: " + ", ".join(f"{w} {n}" for w, n in total.missing[: args.top]))
+        report[name] = {
+            "recall": round(total.recall, 5), "lost": total.lost, "words": total.reference_words,
+            "documents": {d: {"recall": round(r.recall, 5), "lost": r.lost, "words": r.reference_words,
+                              "missing": r.missing[: args.top]} for d, r in scores.items()},
+        }  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

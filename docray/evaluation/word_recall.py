@@ -1,0 +1,68 @@
+"""Recall of one Markdown's prose words in another (did a pipeline lose text that a reference pipeline kept?).
+
+Used to check that ``standard`` (layout model, crops, tables) keeps the text that ``fast`` (text layer only)
+reads from the same document: every word of the reference should still be somewhere in the candidate.
+
+* :func:`prose_words`: the words of a Markdown text as a multiset. A word is a run of letters (Unicode
+  letters and combining marks; digits and ``_`` cut a word) of at least ``min_letters`` letters, case-folded
+  and NFC-normalised. Markup that is not text is removed first: HTML tags (tables), image links
+  (``![...](images/<sha256>.jpg)``: the path is not text) and LaTeX command names (``\\frac``).
+* :func:`word_recall`: the share of the reference's words (with multiplicity) that the candidate also has,
+  and the reference's words the candidate lacks, most missed first.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+
+_HTML_TAG = re.compile(r"<[^>]{0,2000}>")
+_IMAGE_LINK = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")
+_WORD = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f])+")
+
+
+def prose_words(markdown: str, min_letters: int = 4) -> Counter[str]:
+    """The words of at least ``min_letters`` letters in a Markdown text, case-folded, as a multiset."""
+    text = unicodedata.normalize("NFC", markdown)
+    text = _IMAGE_LINK.sub(" ", text)
+    text = _HTML_TAG.sub(" ", text)
+    text = _LATEX_COMMAND.sub(" ", text)
+    return Counter(w.casefold() for w in _WORD.findall(text) if len(w) >= min_letters)
+
+
+@dataclass(frozen=True, slots=True)
+class Recall:
+    reference_words: int  # words of the reference, with multiplicity
+    kept: int  # of those, how many the candidate has too
+    missing: tuple[tuple[str, int], ...]  # reference words the candidate lacks (word, times), most missed first
+
+    @property
+    def recall(self) -> float:
+        """``kept / reference_words``; 1.0 for a reference without words."""
+        return self.kept / self.reference_words if self.reference_words else 1.0
+
+    @property
+    def lost(self) -> int:
+        return self.reference_words - self.kept
+
+
+def word_recall(reference: Counter[str], candidate: Counter[str]) -> Recall:
+    """How many of the reference's words (as a multiset) the candidate keeps."""
+    kept = sum(min(n, candidate.get(word, 0)) for word, n in reference.items())
+    missing = Counter({word: n - candidate.get(word, 0) for word, n in reference.items() if n > candidate.get(word, 0)})
+    return Recall(reference_words=sum(reference.values()), kept=kept, missing=tuple(missing.most_common()))
+
+
+def pooled(recalls: list[Recall]) -> Recall:
+    """Several documents' recalls as one (words summed over the documents)."""
+    missing: Counter[str] = Counter()
+    for r in recalls:
+        missing.update(dict(r.missing))
+    return Recall(
+        reference_words=sum(r.reference_words for r in recalls),
+        kept=sum(r.kept for r in recalls),
+        missing=tuple(missing.most_common()),
+    )
