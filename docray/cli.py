@@ -21,10 +21,36 @@ def _progress_printer(total: int):
     return show
 
 
+def ocr_unavailable(spec) -> str | None:
+    """Why an OCR stage of ``spec`` could not read (e.g. ``-l`` names a recogniser not installed), or None.
+
+    Checked before any work starts; loads no model.  Text-layer-only runs (``-m txt``) need no OCR.
+    """
+    from docray.operators.ocr import OcrConfig, engine_unavailable
+    from docray.pipelines.plan import build_plan
+
+    try:
+        plan = build_plan(spec)
+    except Exception:  # an invalid pipeline: the runner reports it
+        return None
+    if plan.parse_method == "txt":
+        return None
+    for stage in plan.stages:
+        if isinstance(stage.config, OcrConfig):
+            problem = engine_unavailable(stage.config)
+            if problem:
+                return f"stage {stage.name!r}: {problem}"
+    return None
+
+
 def _execute(spec, inputs: list[str], output: str, args: argparse.Namespace) -> int:
     from docray.operators.ingest import expand_inputs
     from docray.pipelines.runner import format_summary, make_executor, run_pipeline
 
+    problem = ocr_unavailable(spec)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
         expanded = expand_inputs(inputs)
     except ValueError as exc:  # an unknown URL scheme, a malformed manifest
@@ -196,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--vlm-model", default=None,
         help="VLM weights (models-dir:NAME or a path) for vlm-transformers/vlm-vllm-engine, or the served model name for vlm-http-client",
     )  # fmt: skip
-    parse.add_argument("-l", "--lang", default=None, help="document language for OCR (e.g. ch, en)")
+    parse.add_argument("-l", "--lang", default=None, help="document language for OCR (MinerU's codes: ch, en, japan, chinese_cht, latin, fr, de, korean, ...)")
     parse.add_argument("-s", "--start", type=int, default=0, help="first page (0-based)")
     parse.add_argument("-e", "--end", type=int, default=None, help="last page (0-based, inclusive)")
     parse.add_argument(

@@ -46,6 +46,7 @@ class ErrorCode(str, Enum):
     NEEDS_OCR = "needs_ocr"  # pages routed to OCR, and no stage of the pipeline produced their text
     ASSEMBLE_FAILED = "assemble_failed"
     VLM_FAILED = "vlm_failed"  # the vision-language model gave no usable answer for the page
+    MODEL_UNAVAILABLE = "model_unavailable"  # the stage's model weights are not installed (e.g. an OCR language's)
     INTERNAL = "internal"
 
 
@@ -307,7 +308,8 @@ FIELDS: dict[str, pa.Field] = {
         _col("image_boxes", pa.list_(BBOX), "boxes of the page's image objects"),
         _col("blocks", pa.list_(BLOCK)),
         _col("layout_blocks", pa.list_(LAYOUT_BOX), "layout detector output (points)"),
-        _col("ocr_lines", pa.list_(OCR_LINE), "OCR text lines (points)"),
+        _col("ocr_lines", pa.list_(OCR_LINE), "OCR text lines (points of the page as given, whatever its orientation)"),
+        _col("ocr_rotation", pa.int16(), "clockwise degrees (0/90/180/270) OCR turned the page image to read it upright; null: not read"),
         _col("tables", pa.list_(TABLE), "recognised tables as HTML"),
         _col("crops", pa.list_(CROP), "image crops of figures, tables and equations (JPEG)"),
         _col("glyphs", pa.list_(GLYPH), "text-layer characters of pages with math (render glyphs: math); dropped by formula"),

@@ -31,6 +31,7 @@ class RecognizedLine:
     text: str
     quad: tuple[float, ...]  # 8 numbers: top-left, top-right, bottom-right, bottom-left (x, y) in pixels
     score: float  # mean character confidence, 0..1
+    rotation: int = 0  # clockwise degrees (0/90/180/270) the image was turned to read the line upright
 
     @property
     def box(self) -> PixelBox:

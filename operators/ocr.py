@@ -6,7 +6,13 @@
   (when the row has ``layout_blocks`` and ``spans``); otherwise ``ocr_lines`` is ``[]``.
 
 All images of a batch go to the model in one call, so line recognition is batched across pages.
-Lines are written in PDF points: ``bbox`` (axis-aligned) and ``poly`` (the detector's quad).
+Lines are written in PDF points of the page as given: ``bbox`` (axis-aligned) and ``poly`` (the detector's
+quad, corners in the text's own order).  The engine turns sideways or upside-down page images upright
+before reading them; ``ocr_rotation`` records the clockwise turn (0/90/180/270) most lines were read at.
+
+An engine whose weights are missing (an OCR language whose recogniser is not in the models directory)
+fails only the pages that need OCR, each with an error row; pages that need none pass through.
+:func:`engine_unavailable` tells the CLI before any work starts.
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ from docray.config import OperatorConfig
 from docray.models.ocr_paddle import PaddleOcrOptions
 from docray.models.ocr_ppocr import PpOcrOptions
 from docray.models.protocols import RecognizedLine
-from docray.operators.base import Level, Operator, Row, error_fields, is_error, share_timing
+from docray.models.weights import WeightNotFoundError
+from docray.operators.base import DocrayError, Level, Operator, Row, error_fields, is_error, share_timing
 from docray.operators.page_image import decode_page_image
-from docray.schema import BlockType, Route
+from docray.schema import BlockType, ErrorCode, Route
 
 OcrModelOptions = Union[PpOcrOptions, PaddleOcrOptions]
 
@@ -54,6 +61,14 @@ class OcrConfig(OperatorConfig):
     )
     region_margin: float = Field(4.0, ge=0, description="margin around a layout region when it is cropped, points")
     batch_size: int = Field(4, ge=1, description="pages per model call")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_kind(cls, data: Any) -> Any:
+        """``--set ocr.model.version=v4`` alone: a model mapping without ``kind`` is the default engine's."""
+        if isinstance(data, dict) and isinstance(data.get("model"), dict) and "kind" not in data["model"]:
+            data = {**data, "model": {"kind": PpOcrOptions().kind, **data["model"]}}
+        return data
 
     @model_validator(mode="after")
     def _lang_shortcut(self) -> OcrConfig:
@@ -115,6 +130,28 @@ def line_record(line: RecognizedLine, region: Region, px_to_pt: float, page_w: f
     return {"text": line.text, "bbox": [min(xs), min(ys), max(xs), max(ys)], "score": float(line.score), "poly": poly}
 
 
+def page_rotation(line_rotations: Sequence[int]) -> int:
+    """The clockwise turn most of a page's lines were read at (0 without lines)."""
+    if not line_rotations:
+        return 0
+    return max(sorted(set(line_rotations)), key=list(line_rotations).count)
+
+
+def engine_unavailable(config: OcrConfig) -> str | None:
+    """Why the configured engine cannot be built (missing weights, e.g. an OCR language), or None; loads nothing.
+
+    Engines that can tell define ``unavailable(options)``; others are checked when they start.
+    """
+    from docray.models import registry
+
+    try:
+        engine = registry.engine_class("ocr", config.model.kind)
+    except ImportError as exc:
+        return str(exc)
+    check = getattr(engine, "unavailable", None)
+    return check(config.model) if check is not None else None
+
+
 class OcrOperator(Operator[OcrConfig]):
     """Pages to OCR text lines (points), recognition batched across the batch's pages."""
 
@@ -123,14 +160,19 @@ class OcrOperator(Operator[OcrConfig]):
     consumes: ClassVar[Level] = Level.PAGES
     produces: ClassVar[Level] = Level.PAGES
     reads: ClassVar[tuple[str, ...]] = ("image", "image_dpi", "width", "height", "route", "status")
-    writes: ClassVar[tuple[str, ...]] = ("ocr_lines",)
+    writes: ClassVar[tuple[str, ...]] = ("ocr_lines", "ocr_rotation")
     stateful: ClassVar[bool] = True
 
     def setup(self) -> None:
         from docray.models import registry
         from docray.models.onnx import threads_for
 
-        self.model = registry.create("ocr", self.config.model, threads=threads_for(self.config.resources.num_cpus))
+        self.model = None
+        self.unavailable: str | None = None
+        try:
+            self.model = registry.create("ocr", self.config.model, threads=threads_for(self.config.resources.num_cpus))
+        except WeightNotFoundError as exc:  # pages that need OCR fail one by one; the others go on
+            self.unavailable = str(exc)
 
     def page_jobs(self, row: Row) -> list[tuple[np.ndarray, Region]]:
         """The image pieces of one page to read, with where each sits in the page image."""
@@ -157,16 +199,21 @@ class OcrOperator(Operator[OcrConfig]):
         jobs: list[tuple[int, np.ndarray, Region]] = []
         for index, row in enumerate(out):
             row["ocr_lines"] = []
+            row["ocr_rotation"] = None
             if is_error(row):
                 continue
             try:
-                jobs.extend((index, image, region) for image, region in self.page_jobs(row))
+                page_jobs = self.page_jobs(row)
+                if page_jobs and self.model is None:
+                    raise DocrayError(ErrorCode.MODEL_UNAVAILABLE, self.unavailable or "no OCR model")
+                jobs.extend((index, image, region) for image, region in page_jobs)
             except Exception as exc:
                 row.update(error_fields(self.name, exc))
         try:
             results = self.model.read([image for _, image, _ in jobs]) if jobs else []
         except Exception:  # find the page that fails: read each page alone
             results = self._read_pagewise(out, jobs)
+        rotations: dict[int, list[int]] = {}
         for (index, _, region), lines in zip(jobs, results):
             row = out[index]
             if lines is None or is_error(row):
@@ -175,6 +222,9 @@ class OcrOperator(Operator[OcrConfig]):
             row["ocr_lines"].extend(
                 line_record(line, region, px_to_pt, float(row["width"]), float(row["height"])) for line in lines
             )
+            rotations.setdefault(index, []).extend(line.rotation for line in lines)
+        for index, found in rotations.items():
+            out[index]["ocr_rotation"] = page_rotation(found)
         share_timing(rows, out, self.name, time.perf_counter() - start)
         return out
 

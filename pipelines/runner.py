@@ -252,7 +252,7 @@ def package_version(dist: str) -> str | None:
 
 
 RUN_PACKAGES = ("ray", "pypdfium2", "pyarrow", "pydantic", "fsspec", "onnxruntime", "rapid_layout",
-                "rapidocr_onnxruntime", "rapid_table", "py3langid")  # fmt: skip
+                "rapidocr", "rapidocr_onnxruntime", "rapid_table", "py3langid")  # fmt: skip
 
 
 def versions(dists: tuple[str, ...] = RUN_PACKAGES) -> dict[str, str]:

@@ -122,7 +122,34 @@ def test_config_lang_shortcut_and_registration():
     config = OcrConfig.model_validate({"op": "ocr", "lang": "en", "mode": "regions"})
     assert config.model.lang == "en" and config.batch_size == 4
     assert get_operator("ocr") is OcrOperator
-    assert OcrOperator.writes == ("ocr_lines",) and OcrOperator.stateful
+    assert OcrOperator.writes == ("ocr_lines", "ocr_rotation") and OcrOperator.stateful
+    # a model mapping without kind is the default engine's (--set ocr.model.version=v4)
+    config = OcrConfig.model_validate({"op": "ocr", "model": {"version": "v4"}})
+    assert config.model.kind == "ppocr_onnx" and config.model.version == "v4"
+
+
+def test_turned_scan_reads_upright_and_keeps_page_coordinates():
+    from PIL import Image
+
+    png = _png()
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(png)).rotate(90, expand=True).save(buffer, format="PNG")  # counter-clockwise
+    upright, turned = _run(
+        [_page(0, Route.OCR.value), _page(1, Route.OCR.value, image=buffer.getvalue(), width=HEIGHT_PT, height=WIDTH_PT)]
+    )
+    assert [line["text"] for line in turned["ocr_lines"]] == [line["text"] for line in upright["ocr_lines"]]
+    assert upright["ocr_rotation"] == 0 and turned["ocr_rotation"] == 90
+    for a, b in zip(upright["ocr_lines"], turned["ocr_lines"]):  # (x, y) upright -> (y, page width - x) turned
+        x0, y0, x1, y1 = a["bbox"]
+        assert b["bbox"] == pytest.approx([y0, WIDTH_PT - x1, y1, WIDTH_PT - x0], abs=6)
+
+
+def test_missing_recogniser_fails_ocr_pages_only(tmp_path):
+    config = {"op": "ocr", "lang": "korean", "model": {"kind": "ppocr_onnx", "models_dir": str(tmp_path)}}
+    ocr_page, txt_page = _run([_page(0, Route.OCR.value), _page(1, Route.TXT.value)], config)
+    assert ocr_page["status"] == Status.ERROR.value and ocr_page["error_code"] == ErrorCode.MODEL_UNAVAILABLE.value
+    assert "ppocr/korean_rec.onnx" in ocr_page["error"]
+    assert txt_page["status"] == Status.OK.value and txt_page["ocr_lines"] == [] and txt_page["ocr_rotation"] is None
 
 
 def test_region_selection_and_pixel_regions():

@@ -147,3 +147,33 @@ def test_restore_spaces_keeps_spaces_the_model_read():
 def test_charsets_add_blank_first_and_space_last():
     assert charset_from_metadata("x\ny") == ["<blank>", "x", "y", " "]
     assert charset_from_file("x\r\ny\n") == ["<blank>", "x", "y", " "]
+
+
+# --------------------------------------------------------------------------- page orientation
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_turn_points_follows_turn_image_and_turns_back(rotation):
+    from docray.models.page_orientation import turn_image, turn_points
+
+    image = np.zeros((30, 50), dtype=np.uint8)
+    image[4, 7] = 255  # pixel (x=7, y=4): its centre is (7.5, 4.5)
+    turned = turn_image(image, rotation)
+    ys, xs = np.nonzero(turned)
+    (x, y) = turn_points(np.array([[7.5, 4.5]]), rotation, 50, 30)[0]
+    assert (xs[0] + 0.5, ys[0] + 0.5) == pytest.approx((x, y))
+    back = turn_points(np.array([[x, y]]), (360 - rotation) % 360, turned.shape[1], turned.shape[0])
+    assert back[0] == pytest.approx([7.5, 4.5])
+
+
+def test_sideways_from_line_boxes_and_upside_down_from_confidence():
+    from docray.models.page_orientation import is_sideways, longest_lines, upside_down
+
+    wide = np.array([[0, 0], [200, 0], [200, 20], [0, 20]], np.float32)
+    tall = wide[:, ::-1].copy()
+    square = np.array([[0, 0], [20, 0], [20, 20], [0, 20]], np.float32)
+    assert is_sideways([tall, tall, wide]) and not is_sideways([wide, wide, tall])
+    assert not is_sideways([square] * 10 + [wide]) and is_sideways([square] * 10 + [tall])
+    assert longest_lines([square, wide * 0.5, wide], 2) == [2, 1]
+    assert upside_down([0.5, 0.6], [0.9, 0.95], 0.05) and not upside_down([0.9, 0.95], [0.5, 0.6], 0.05)
+    assert not upside_down([0.90], [0.93], 0.05) and not upside_down([], [], 0.05)
