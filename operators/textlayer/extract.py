@@ -10,8 +10,9 @@ kept together too.
 Text: spaces between words are kept (pdfium generates a space for a word gap), runs of spaces are
 collapsed, spans are stripped.  A character pdfium cannot map to Unicode, and a control
 character, becomes U+FFFD so that :func:`text_quality` can count it; a soft hyphen becomes ``-``
-where pdfium says it ends a line and is dropped elsewhere.  Boxes are pdfium's loose character
-boxes (font ascent to descent), on the displayed page: points, origin top-left, after ``/Rotate``.
+where pdfium says it ends a line and is dropped elsewhere.  A spacing accent set over or under a letter
+(TeX's OT1 ``\\'a``: two glyphs) is folded into the letter, NFC (:mod:`.pdf_accents`).  Boxes are pdfium's
+loose character boxes (font ascent to descent), on the displayed page: points, origin top-left, after ``/Rotate``.
 
 The other page functions live in ``pdf_*`` modules and are re-exported here.
 """
@@ -26,10 +27,12 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from docray.datamodel import BBox, Span
+from docray.operators.textlayer.pdf_accents import SPACING_ACCENTS, accented, pair_accents, same_word
 from docray.operators.textlayer.pdf_chars import (
     StyleReader,
     TextStyle,
     count_chars,
+    get_char_box,
     get_char_origin,
     get_loose_box,
     get_unicode,
@@ -111,8 +114,15 @@ def extract_spans(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, gap_factor
     ox_ref, oy_ref, rect_ref = ctypes.byref(ox), ctypes.byref(oy), ctypes.byref(rect)
     spans: list[Span] = []
     run: _Run | None = None
+    count = count_chars(handle)
+    accents, bridged = _detached_accents(handle, count, frame)  # accent index -> index of the letter it is set on
+    marks: dict[int, list[str]] = {}
+    for accent, letter in sorted(accents.items()):
+        marks.setdefault(letter, []).append(chr(get_unicode(handle, accent)))
 
-    for index in range(count_chars(handle)):
+    for index in range(count):
+        if index in accents or index in bridged:
+            continue
         code = get_unicode(handle, index)
         if code in _BLANKS:
             if is_generated(handle, index):  # pdfium's word gap or CR LF between lines
@@ -130,6 +140,8 @@ def extract_spans(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, gap_factor
         text = REPLACEMENT if code == _UNMAPPED else _char_text(handle, index, code)
         if text is None:
             continue
+        if index in marks and text != REPLACEMENT:
+            text = accented(text, marks[index])
         style = styles.style(index)
         get_loose_box(handle, index, rect_ref)
         box = (rect.left, rect.bottom, rect.right, rect.top)
@@ -157,6 +169,47 @@ def extract_spans(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, gap_factor
         run.chars.append(text)
     _close(run, spans, frame)
     return spans
+
+
+def _detached_accents(handle: int, count: int, frame: PageFrame) -> tuple[dict[int, int], set[int]]:
+    """Spacing accents set on a letter of the page (:mod:`.pdf_accents`): accent index -> letter index; and the
+    blanks pdfium generated around them (an accent drawn out of text order looks like a gap to pdfium) where the
+    characters on either side belong to one word."""
+    accents: list[int] = []
+    letters: list[int] = []
+    for i in range(count):
+        code = get_unicode(handle, i)
+        if not 0 < code < 0xD800 or has_map_error(handle, i):  # accents and most letters are in the BMP
+            continue
+        text = chr(code)
+        if text in SPACING_ACCENTS:
+            accents.append(i)
+        elif text.isalpha():
+            letters.append(i)
+    if not accents or not letters:
+        return {}, set()
+    left, right, bottom, top = (ctypes.c_double() for _ in range(4))
+    refs = tuple(ctypes.byref(v) for v in (left, right, bottom, top))
+
+    def char(i: int) -> tuple[str, BBox]:
+        get_char_box(handle, i, *refs)
+        return chr(get_unicode(handle, i)), frame.box(left.value, bottom.value, right.value, top.value)
+
+    def joins(i: int, placed: dict[int, int]) -> bool:  # an accent, or a blank pdfium generated
+        return i in placed or (get_unicode(handle, i) in _BLANKS and bool(is_generated(handle, i)))
+
+    pairs = pair_accents([char(i) for i in accents], [char(i) for i in letters])
+    placed = {accents[a]: letters[k] for a, k in pairs.items()}
+    bridged: set[int] = set()
+    for accent in placed:
+        before, after = accent - 1, accent + 1
+        while before >= 0 and joins(before, placed):
+            before -= 1
+        while after < count and joins(after, placed):
+            after += 1
+        if before >= 0 and after < count and same_word(char(before)[1], char(after)[1]):
+            bridged.update(i for i in range(before + 1, after) if i not in placed)
+    return placed, bridged
 
 
 def _char_text(handle: int, index: int, code: int) -> str | None:

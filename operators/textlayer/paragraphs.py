@@ -18,7 +18,8 @@ word without the hyphen ("exam-" + "ple" -> "example"); followed by anything els
 digit) the hyphen is kept and the parts join without a space ("Bose-" + "Einstein" ->
 "Bose-Einstein").  A soft hyphen (U+00AD) at a line end is always dropped.  The cost of the rule:
 a compound broken at its own hyphen before a lowercase word ("well-" + "known") loses the hyphen.
-Lines of CJK text join without a space.  With dehyphenation off, a line-end hyphen after a letter
+Lines of Chinese or Japanese text (Han, kana) join without a space; Korean (Hangul) and other scripts with a
+space, as words are written there.  With dehyphenation off, a line-end hyphen after a letter
 is kept and the parts join without a space ("exam-" + "ple" -> "exam-ple").
 """
 
@@ -109,8 +110,24 @@ def _first_line_indent(a: Line, b: Line, following: Line | None, size: float, op
     return True
 
 
-def _is_cjk(ch: str) -> bool:
-    return "\u2e80" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\uff00" <= ch <= "\uffef"
+# Scripts written without spaces between words (Han, Hiragana, Katakana, their punctuation and full-width
+# forms): a line break inside them is no word break.  Hangul is written with spaces, as Latin is.
+_UNSPACED = (
+    ("\u2e80", "\u2fdf"),  # CJK and Kangxi radicals
+    ("\u3000", "\u303f"),  # CJK symbols and punctuation
+    ("\u3040", "\u30ff"),  # Hiragana, Katakana
+    ("\u31c0", "\u31ff"),  # CJK strokes, Katakana phonetic extensions
+    ("\u3400", "\u4dbf"),  # CJK extension A
+    ("\u4e00", "\u9fff"),  # CJK unified ideographs
+    ("\uf900", "\ufaff"),  # CJK compatibility ideographs
+    ("\uff00", "\uff9f"),  # full-width forms, half-width Katakana (not half-width Hangul)
+    ("\U00020000", "\U0003134f"),  # CJK extensions B-G
+)
+
+
+def is_unspaced(ch: str) -> bool:
+    """True for a character of a script written without spaces between words (Chinese, Japanese)."""
+    return any(lo <= ch <= hi for lo, hi in _UNSPACED)
 
 
 def join_lines(texts: list[str], dehyphenate: bool = True) -> str:
@@ -126,7 +143,7 @@ def join_lines(texts: list[str], dehyphenate: bool = True) -> str:
             out = out[:-1] + text
         elif out.endswith(_HYPHENS) and len(out) > 1 and out[-2].isalpha():
             out = (out[:-1] if dehyphenate and text[0].islower() else out) + text
-        elif _is_cjk(out[-1]) and _is_cjk(text[0]):
+        elif is_unspaced(out[-1]) and is_unspaced(text[0]):
             out += text
         else:
             out += " " + text
