@@ -23,7 +23,9 @@ Signals (one value per page):
   ``None`` below ``min_letters`` letters.
 * ``garbled``: the garbled share the score uses: the page's text-layer ``garbled_ratio`` when the
   text came from the text layer (route ``txt``), or the garbled share of the final text
-  (U+FFFD, control and private-use characters, ``(cid:NN)`` placeholders), whichever is larger.
+  (:mod:`docray.operators.textlayer.garbled`: U+FFFD, control, private-use and unassigned
+  characters, ``(cid:NN)`` placeholders, the letters of a shifted encoding, code-page symbol
+  soup; never a script's or notation's own characters), whichever is larger.
 
 Page score, in 0..1 (:func:`page_quality`).  0 with one flag for a page in error (``failed``), a
 page routed to OCR that no OCR stage read (``needs_ocr``), and a page without a letter or digit
@@ -56,7 +58,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol, Sequence
 
-from docray.operators.textlayer.extract import garbled_counts
+from docray.operators.textlayer.garbled import garbled_counts
 from docray.schema import QualityFlag
 
 POINTS_PER_INCH = 72.0
@@ -143,7 +145,7 @@ def tokens(text: str) -> list[str]:
 
 
 def garbled_share(text: str) -> float:
-    """Share of the characters that are U+FFFD, control, private-use or ``(cid:NN)`` placeholders."""
+    """Share of the characters that do not decode to real text (see :mod:`docray.operators.textlayer.garbled`)."""
     total, bad = garbled_counts(text)
     return bad / total if total else 0.0
 

@@ -8,11 +8,14 @@ advancing against the writing direction, as Arabic and Hebrew do in pdfium's log
 kept together too.
 
 Text: spaces between words are kept (pdfium generates a space for a word gap), runs of spaces are
-collapsed, spans are stripped.  A character pdfium cannot map to Unicode, and a control
-character, becomes U+FFFD so that :func:`text_quality` can count it; a soft hyphen becomes ``-``
-where pdfium says it ends a line and is dropped elsewhere.  A spacing accent set over or under a letter
-(TeX's OT1 ``\\'a``: two glyphs) is folded into the letter, NFC (:mod:`.pdf_accents`).  Boxes are pdfium's
-loose character boxes (font ascent to descent), on the displayed page: points, origin top-left, after ``/Rotate``.
+collapsed, spans are stripped.  A character outside the Basic Multilingual Plane, which pdfium
+reports as a UTF-16 surrogate pair, is one character (``𝑥``).  A character pdfium cannot map to
+Unicode, a lone surrogate and a control character become U+FFFD so that :func:`text_quality` can
+count them; a soft hyphen becomes ``-`` where pdfium says it ends a line and is dropped elsewhere.
+A spacing accent set over or under a letter (TeX's OT1 ``\\'a``: two glyphs) is folded into the
+letter, NFC (:mod:`.pdf_accents`).
+Boxes are pdfium's loose character boxes (font ascent to descent), on the displayed page: points,
+origin top-left, after ``/Rotate``.
 
 The other page functions live in ``pdf_*`` modules and are re-exported here.
 """
@@ -27,6 +30,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from docray.datamodel import BBox, Span
+from docray.operators.textlayer.garbled import REPLACEMENT, garbled_counts
 from docray.operators.textlayer.pdf_accents import SPACING_ACCENTS, accented, pair_accents, same_word
 from docray.operators.textlayer.pdf_chars import (
     StyleReader,
@@ -39,6 +43,7 @@ from docray.operators.textlayer.pdf_chars import (
     has_map_error,
     is_generated,
     is_hyphen,
+    paired_code_point,
 )
 from docray.operators.textlayer.pdf_geometry import (
     PageFrame,
@@ -64,13 +69,11 @@ __all__ = [
     "image_pages",
 ]
 
-REPLACEMENT = "\ufffd"
 _SPACES = frozenset({0x20, 0xA0, 0x09, 0x2002, 0x2003, 0x2009, 0x3000})
 _LINE_BREAKS = frozenset({0x0A, 0x0D})
 _BLANKS = _SPACES | _LINE_BREAKS
 _UNMAPPED = -1
 _HYPHEN_CANDIDATES = frozenset({0x02, 0x2D, 0xAD})  # pdfium may report a line-end hyphen as U+0002
-_CID = re.compile(r"\(cid:\d+\)")
 _SPACE_RUN = re.compile(" {2,}")
 
 
@@ -115,15 +118,20 @@ def extract_spans(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, gap_factor
     spans: list[Span] = []
     run: _Run | None = None
     count = count_chars(handle)
+    low_surrogate = -1  # index of the second half of a surrogate pair already read
     accents, bridged = _detached_accents(handle, count, frame)  # accent index -> index of the letter it is set on
     marks: dict[int, list[str]] = {}
     for accent, letter in sorted(accents.items()):
         marks.setdefault(letter, []).append(chr(get_unicode(handle, accent)))
 
     for index in range(count):
-        if index in accents or index in bridged:
+        if index == low_surrogate or index in accents or index in bridged:
             continue
         code = get_unicode(handle, index)
+        if 0xD800 <= code <= 0xDBFF:
+            paired = paired_code_point(handle, index, code, count)
+            if paired is not None:
+                code, low_surrogate = paired, index + 1
         if code in _BLANKS:
             if is_generated(handle, index):  # pdfium's word gap or CR LF between lines
                 if code in _LINE_BREAKS:
@@ -267,32 +275,12 @@ def _close(run: _Run | None, spans: list[Span], frame: PageFrame) -> None:
     return None
 
 
-def garbled_counts(text: str) -> tuple[int, int]:
-    """``(characters, garbled characters)`` of a text, as :func:`text_quality` defines them."""
-    cid_chars = sum(len(m) for m in _CID.findall(text))
-    rest = _CID.sub("", text) if cid_chars else text
-    total = garbled = cid_chars
-    for char in rest:
-        if char.isspace():
-            continue
-        total += 1
-        if char == REPLACEMENT or unicodedata.category(char) in ("Co", "Cc"):
-            garbled += 1
-    return total, garbled
-
-
 def text_quality(spans: list[Span]) -> tuple[int, float]:
     """``(num_chars, garbled_ratio)`` of a page's spans.
 
-    ``num_chars`` counts the non-whitespace characters of all spans.  A character is *garbled*
-    when it is U+FFFD (what :func:`extract_spans` writes for a character pdfium cannot map to
-    Unicode and for a control character), a control character, in a Private Use Area (a glyph
-    with no Unicode meaning), or part of a ``(cid:NN)`` placeholder.  ``garbled_ratio`` is
-    garbled / num_chars, 0.0 for a page without characters.
+    ``num_chars`` counts the non-whitespace characters of all spans; ``garbled_ratio`` is the share
+    of them that do not decode to real text (:func:`docray.operators.textlayer.garbled.garbled_counts`
+    on the page's text, so that its statistics see the whole page), 0.0 for a page without characters.
     """
-    total = garbled = 0
-    for span in spans:
-        chars, bad = garbled_counts(span.text)
-        total += chars
-        garbled += bad
+    total, garbled = garbled_counts("\n".join(span.text for span in spans))
     return total, (garbled / total if total else 0.0)

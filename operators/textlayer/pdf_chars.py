@@ -87,3 +87,18 @@ class StyleReader:
         run = math.hypot(a, b) or 1.0
         scale = math.hypot(c, d) or run
         return TextStyle(named[0], named[1], round(font_size * scale, 2), a / run, b / run)
+
+
+def paired_code_point(handle: int, index: int, high: int, count: int) -> int | None:
+    """The code point of the surrogate pair that starts at ``index``, or None when ``index + 1`` does not complete one.
+
+    pdfium reports a character outside the Basic Multilingual Plane (``𝑥`` U+1D465, a Mathematical
+    Alphanumeric Symbol; the historic and newer scripts) as two text-page characters, the UTF-16
+    high and low surrogates of its code point.
+    """
+    if index + 1 >= count:
+        return None
+    low = get_unicode(handle, index + 1)
+    if not 0xDC00 <= low <= 0xDFFF:
+        return None
+    return 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)

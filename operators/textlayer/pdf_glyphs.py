@@ -27,6 +27,7 @@ from docray.operators.textlayer.pdf_chars import (
     get_unicode,
     has_map_error,
     is_generated,
+    paired_code_point,
 )
 from docray.operators.textlayer.pdf_geometry import PageFrame, object_boxes, page_frame
 
@@ -92,10 +93,16 @@ def page_glyphs(page: pdfium.PdfPage, frame: PageFrame | None = None) -> list[Gl
         ox, oy = ctypes.c_double(), ctypes.c_double()
         ox_ref, oy_ref = ctypes.byref(ox), ctypes.byref(oy)
         glyphs: list[Glyph] = []
-        for index in range(count_chars(handle)):
-            code = get_unicode(handle, index)
-            if is_generated(handle, index):
+        count = count_chars(handle)
+        low_surrogate = -1  # index of the second half of a surrogate pair already read
+        for index in range(count):
+            if index == low_surrogate or is_generated(handle, index):
                 continue
+            code = get_unicode(handle, index)
+            if 0xD800 <= code <= 0xDBFF:
+                paired = paired_code_point(handle, index, code, count)
+                if paired is not None:
+                    code, low_surrogate = paired, index + 1
             text, raw_code = REPLACEMENT, 0
             if has_map_error(handle, index) or code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
                 # pdfium reports an unmappable glyph's character code in place of its Unicode value

@@ -32,10 +32,12 @@ def route_page(
        ``scan_max_chars`` characters: a scan with a stray text line (a stamp, a page number):
        OCR, ``IMAGE_ONLY``.  A scan that carries a real hidden OCR layer has far more characters
        and, if that layer decodes cleanly, keeps ``TXT``: re-running OCR would redo the same work;
-    3. more than ``max_garbled_ratio`` of the characters do not decode to real text: OCR,
-       ``GARBLED_TEXT``.  0.1 because a good page reaches a few percent at most (a bullet or a
-       math glyph from a symbol font without a Unicode map), while a font whose glyphs do not map
-       garbles every word it sets, i.e. far more than one character in ten;
+    3. more than ``max_garbled_ratio`` of the characters do not decode to real text
+       (:mod:`docray.operators.textlayer.garbled`; the characters of any script or notation,
+       Mathematical Alphanumeric Symbols included, always do): OCR, ``GARBLED_TEXT``.  0.1
+       because a good page reaches a few percent at most (a bullet or a math glyph from a symbol
+       font without a Unicode map), while a font whose glyphs do not map garbles every word it
+       sets, i.e. far more than one character in ten;
     4. otherwise the text layer: ``TXT``, ``TEXT_LAYER``.
     """
     if method == ParseMethod.TXT:
