@@ -20,7 +20,7 @@ from docray.operators.formula_text.detect import (
     page_has_math,
 )
 from docray.operators.textlayer.extract import page_spans
-from docray.operators.textlayer.pdf_glyphs import Glyph, page_glyphs, page_rules
+from docray.operators.textlayer.pdf_glyphs import Glyph, is_math_font, page_glyphs, page_rules
 from docray.testing import inline_math, inline_math_ops, inline_math_score
 from docray.testing.latex import pdflatex
 
@@ -183,6 +183,13 @@ def test_page_has_math_on_unicode_and_bullets():
         [Span("\uf0b7", (0, 0, 10, 10), font="Symbol"), Span("A plain item, 2024", (0, 0, 10, 10), font="Arial")]
     )
     assert page_has_math([Span("\uf0b7 x \uf0a3", (0, 0, 10, 10), font="Symbol")])
+
+
+def test_math_fonts_by_name():
+    for font in ("STIXTwoMath-Regular", "CambriaMath", "LatinModernMath-Regular", "CMMI10", "STIXGeneral-Italic", "XITSMath"):
+        assert is_math_font(font), font
+    for font in ("STIXTwoText-Regular", "STIXTwoText-Bold", "LMRoman10-Regular", "Aptos", "CMR10"):
+        assert not is_math_font(font), font  # text faces, also of math font families
 
 
 def test_no_glyphs_no_regions():

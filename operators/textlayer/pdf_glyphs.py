@@ -39,10 +39,11 @@ _BLANK = frozenset({0x20, 0xA0, 0x0A, 0x0D, 0x09})
 
 # Fonts whose glyphs are math: any font named "...Math..." (Cambria Math, STIX Two Math, Latin Modern Math, TeX Gyre
 # ... Math, PazoMath, NewCMMath), TeX's math italic, symbols and extension (CMMI, CMSY, CMEX), AMS (MSAM, MSBM), Euler,
-# RSFS, txfonts/pxfonts, MathTime, MT Extra, STIX/XITS, Symbol and its clones, Apple Symbols.
+# RSFS, txfonts/pxfonts, MathTime, MT Extra, STIX/XITS (not STIX Two Text, a text face; STIX Two Math has "Math"),
+# Symbol and its clones, Apple Symbols.
 MATH_FONT = re.compile(
     r"Math|^(?:CM(?:MI|BMI|SY|BSY|EX)\d*|MSAM\d*|MSBM\d*|EU(?:FM|FB|RM|RB|SM|SB|EX)\d*|RSFS\d*|WASY\w*|"
-    r"(?:txsy|pxsy|txex|pxex|txmi|pxmi|rtxmi|rtxsy)\w*|MT(?:MI|SY|EX)\w*|MT-?Extra[\w-]*|STIX[\w-]*|XITS[\w-]*|"
+    r"(?:txsy|pxsy|txex|pxex|txmi|pxmi|rtxmi|rtxsy)\w*|MT(?:MI|SY|EX)\w*|MT-?Extra[\w-]*|STIX(?!Two)[\w-]*|XITS[\w-]*|"
     r"Symbol[\w-]*|StandardSym[\w-]*|Euclid\w*|MathematicalPi\w*|ESSTIX\w*|\w*Symbols[\w-]*|[A-Z]?SYR?)$",
     re.IGNORECASE,
 )
