@@ -93,6 +93,11 @@ class RenderConfig(OperatorConfig):
         description="store each character (font, size, box, baseline) and the page's rules for the formula stage: "
         "'math' on pages whose text layer has math fonts or math symbols, 'all' on every page, 'none' never",
     )
+    line_segments: bool = Field(
+        False,
+        description="store the horizontal and vertical line pieces of the paths of txt pages (column line_segments), "
+        "from which the table stage reads ruled tables",
+    )
     segment_pages: int = Field(
         64, ge=1, description="pages per emitted table (and per message from the child), bounding memory on long documents"
     )
@@ -117,9 +122,10 @@ class RenderOperator(Operator[RenderConfig]):
 
     @classmethod
     def output_schema_for(cls, input_schema: pa.Schema, config: OperatorConfig) -> pa.Schema:
-        if getattr(config, "glyphs", "none") == "none":
-            return PAGES
-        return pa.schema([*PAGES, field("glyphs"), field("rules")])
+        extra = [] if getattr(config, "glyphs", "none") == "none" else [field("glyphs"), field("rules")]
+        if getattr(config, "line_segments", False):
+            extra.append(field("line_segments"))
+        return pa.schema([*PAGES, *extra]) if extra else PAGES
 
     def page_request(self) -> PageRequest:
         """The config as the pure page functions take it."""
@@ -143,6 +149,7 @@ class RenderOperator(Operator[RenderConfig]):
             password=c.password,
             gap_factor=c.gap_factor,
             glyphs=c.glyphs,
+            line_segments=c.line_segments,
             route_thresholds=thresholds,
         )
 

@@ -27,6 +27,9 @@ from docray.models.table_grid import grid_size
 from docray.models.table_slanet import SlanetOptions
 from docray.operators.base import Level, Operator, Row, error_fields, is_error, share_timing
 from docray.operators.page_image import decode_page_image
+from docray.operators.textlayer.aligned_tables import aligned_tables
+from docray.operators.textlayer.page_tables import ALIGNED_LABEL, RULED_LABEL, merge_tables
+from docray.operators.textlayer.ruled_tables import ruled_grids
 from docray.schema import BlockType, Route
 
 
@@ -44,6 +47,19 @@ class TableConfig(OperatorConfig):
         0.5, ge=0, le=1, description="tables whose mean structure-token confidence is lower are dropped"
     )
     max_tables_per_page: int = Field(50, ge=1, description="at most this many table blocks of a page are recognised")
+    ruled_tables: bool = Field(
+        True,
+        description="on txt pages whose render stored line_segments: find tables drawn with rules, read fully ruled "
+        "ones from their rules and text layer, and add the tables the layout model missed as table blocks",
+    )
+    aligned_tables: bool = Field(
+        True,
+        description="on txt pages: find tables from the alignment of their text (columns of pieces over several "
+        "rows) where no layout or ruled table is, and read them from that alignment",
+    )
+    min_filled: float = Field(
+        0.3, ge=0, le=1, description="a ruled grid is a table when at least this share of its cells holds text"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +105,16 @@ def trim_captions(box: Box, captions: list[Box], keep: float = 0.5) -> Box:
     return (x0, y0, x1, y1)
 
 
-def table_regions(row: Row, padding: float, limit: int) -> list[TableRegion]:
-    """The page's layout ``table`` boxes, padded, with overlapping captions and footnotes trimmed off."""
+def table_regions(row: Row, padding: float, limit: int, skip_labels: frozenset[str] = frozenset()) -> list[TableRegion]:
+    """The page's layout ``table`` boxes (but those labelled ``skip_labels``), padded, with overlapping captions
+    and footnotes trimmed off."""
     blocks = row.get("layout_blocks") or ()
     captions = [tuple(float(v) for v in b["bbox"]) for b in blocks if b.get("type") in CAPTION_TYPES]
-    tables = [tuple(float(v) for v in b["bbox"]) for b in blocks if b.get("type") == BlockType.TABLE.value]
+    tables = [
+        tuple(float(v) for v in b["bbox"])
+        for b in blocks
+        if b.get("type") == BlockType.TABLE.value and b.get("label") not in skip_labels
+    ]
     regions = []
     for x0, y0, x1, y1 in tables[:limit]:
         padded = (x0 - padding, y0 - padding, x1 + padding, y1 + padding)
@@ -160,7 +181,8 @@ class TableOperator(Operator[TableConfig]):
         "layout_blocks",
         "status",
     )
-    writes: ClassVar[tuple[str, ...]] = ("tables",)
+    writes: ClassVar[tuple[str, ...]] = ("tables", "layout_blocks")
+    drops: ClassVar[tuple[str, ...]] = ("line_segments",)
     stateful: ClassVar[bool] = True
 
     def setup(self) -> None:
@@ -175,12 +197,30 @@ class TableOperator(Operator[TableConfig]):
             if is_error(row):
                 continue
             try:
-                jobs.extend(crop_jobs(i, row, table_regions(row, self.config.padding, self.config.max_tables_per_page)))
+                skip = self._add_ruled_tables(row)
+                regions = table_regions(row, self.config.padding, self.config.max_tables_per_page, skip)
+                jobs.extend(crop_jobs(i, row, regions))
             except Exception as exc:
                 row.update(error_fields(self.name, exc))
         self._recognise(out, jobs)
         share_timing(rows, out, self.name, time.perf_counter() - start)
         return out
+
+    def _add_ruled_tables(self, row: Row) -> frozenset[str]:
+        """Merge the page's ruled grids into its layout blocks and tables; the labels of blocks already read."""
+        if row.get("route") != Route.TXT.value:
+            return frozenset()
+        segments = row.get("line_segments") if self.config.ruled_tables else None
+        words = page_words(row)
+        grids = ruled_grids([tuple(float(v) for v in s) for s in segments], words, self.config.min_filled) if segments else []
+        pieces = [(span["text"], tuple(span["bbox"])) for span in row.get("spans") or () if span.get("bbox")]
+        aligned = aligned_tables(pieces) if self.config.aligned_tables else []
+        if not grids and not aligned:
+            return frozenset()
+        merged = merge_tables(row.get("layout_blocks") or [], grids, words, aligned)
+        row["layout_blocks"] = merged.layout_blocks
+        row["tables"].extend(merged.ruled)
+        return frozenset({RULED_LABEL, ALIGNED_LABEL})
 
     def _recognise(self, rows: list[Row], jobs: list[TableJob]) -> None:
         if not jobs:

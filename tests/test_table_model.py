@@ -137,7 +137,7 @@ def test_operator_fills_cells_from_the_text_layer(page_row):
         {**page_row, "page_idx": 2, "status": Status.ERROR.value, "error": "render: broken", "error_code": "internal"},
         {**page_row, "page_idx": 3, "image": None, "layout_blocks": layout(TABLE_BOX)},  # a table but no image
     ]
-    out = run_operator(rows, pages_schema())
+    out = run_operator(rows, pages_schema(), aligned_tables=False)  # the layout boxes only: SLANet reads them
     assert len(out) == 4
     ok, empty, passed, no_image = out
     assert ok["status"] == "ok" and len(ok["tables"]) == 1
@@ -158,7 +158,7 @@ def test_operator_trims_an_overlapping_caption(page_row):
     x0, y0, x1, y1 = TABLE_BOX
     caption = (x0, y0 - 24, x0 + 120, y0 - 8)
     loose = (x0 - 6, y0 - 26, x1 + 6, y1 + 6)  # the layout box swallows the caption above the table
-    with_caption = run_operator([{**page_row, "layout_blocks": layout(loose)}], pages_schema())[0]["tables"][0]
+    with_caption = run_operator([{**page_row, "layout_blocks": layout(loose)}], pages_schema(), aligned_tables=False)[0]["tables"][0]
     assert "Table 1" in with_caption["html"]  # measured: the model gives the caption a row of its own
     blocks = layout(loose) + layout(caption, kind="table_caption")
     trimmed = run_operator([{**page_row, "layout_blocks": blocks}], pages_schema())[0]["tables"][0]

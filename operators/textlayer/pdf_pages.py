@@ -26,6 +26,7 @@ from docray.operators.textlayer.pdf_glyphs import page_glyphs, page_rules
 from docray.operators.textlayer.pdf_image import image_pages, render_page_image
 from docray.operators.textlayer.pdf_open import open_pdf
 from docray.operators.textlayer.pdf_route import route_page
+from docray.operators.textlayer.pdf_segments import page_segments
 from docray.schema import ErrorCode, ParseMethod, Route, RouteReason, Status
 
 PageFields = dict[str, Any]
@@ -48,6 +49,7 @@ class PageRequest:
     password: str | None = None
     gap_factor: float = 1.0
     glyphs: GlyphCapture = "none"  # per-character records for the formula stage (see RenderConfig.glyphs)
+    line_segments: bool = False  # line pieces of the paths of txt pages, for ruled tables (see RenderConfig.line_segments)
     route_thresholds: tuple[tuple[str, float], ...] = ()  # keyword arguments of route_page
 
     def page_range(self, num_pages: int) -> range:
@@ -105,6 +107,9 @@ def _pdf_page(document: pdfium.PdfDocument, page_idx: int, request: PageRequest)
         num_chars, garbled = text_quality(spans)
         route, reason = route_page(request.method, num_chars, garbled, coverage, **dict(request.route_thresholds))
         glyph_fields = _glyph_fields(page, frame, spans, request.glyphs)
+        if request.line_segments:
+            segments = page_segments(page, frame) if route is Route.TXT else []
+            glyph_fields["line_segments"] = [list(segment) for segment in segments]
         image, dpi = None, None
         if request.image_format != "none":
             wanted = request.ocr_dpi if (route is Route.OCR and request.ocr_dpi) else request.dpi

@@ -1,0 +1,74 @@
+"""Born-digital PDFs with tables for tests: ruled, partly ruled and unruled grids (reportlab), and prose pages.
+
+Every builder returns the PDF bytes of one A4 page; ``rows`` are the cell texts, ``spans`` reportlab
+``SPAN`` ranges ``((col0, row0), (col1, row1))`` (the cells a spanning cell covers hold ``""``).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Literal, Sequence
+
+Rules = Literal["grid", "columns", "none"]
+
+SALES = (
+    ("Region", "Units", "Revenue", "Share"),
+    ("North", "1200", "45.3", "21%"),
+    ("South", "980", "38.1", "18%"),
+    ("East", "1430", "52.7", "25%"),
+    ("West", "2010", "77.9", "36%"),
+)
+
+
+def table_pdf(
+    rows: Sequence[Sequence[str]] = SALES,
+    *,
+    rules: Rules = "grid",
+    spans: Sequence[tuple[tuple[int, int], tuple[int, int]]] = (),
+    title: str = "Table 1: Sales by region",
+) -> bytes:
+    """A page with a title paragraph and one table: ``grid`` draws every rule, ``columns`` only the outer box,
+    the header rule and the column rules (the body rows are not ruled), ``none`` no rule at all."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    style: list[tuple] = [("FONT", (0, 0), (-1, -1), "Helvetica", 10)]
+    if rules == "grid":
+        style.append(("GRID", (0, 0), (-1, -1), 0.5, colors.black))
+    elif rules == "columns":
+        style += [
+            ("BOX", (0, 0), (-1, -1), 0.5, colors.black),
+            ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
+            ("LINEAFTER", (0, 0), (-2, -1), 0.5, colors.black),
+        ]
+    style += [("SPAN", start, end) for start, end in spans]
+    buffer = io.BytesIO()
+    sheet = getSampleStyleSheet()
+    story = [Paragraph(title, sheet["Heading2"]), Spacer(1, 12), Table([list(r) for r in rows], colWidths=90, style=TableStyle(style))]
+    story += [Spacer(1, 18), Paragraph("The figures above are preliminary and may change in the final report.", sheet["Normal"])]
+    SimpleDocTemplate(buffer, pagesize=A4).build(story)
+    return buffer.getvalue()
+
+
+def prose_pdf() -> bytes:
+    """A page of paragraphs, a bulleted list and a numbered reference list: no table."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import ListFlowable, ListItem, Paragraph, SimpleDocTemplate, Spacer
+
+    sheet = getSampleStyleSheet()
+    sentence = "Born-digital reports mix prose with lists, references and the occasional table of figures. "
+    story = [Paragraph("Introduction", sheet["Heading2"]), Paragraph(sentence * 6, sheet["Normal"]), Spacer(1, 12)]
+    story.append(ListFlowable([ListItem(Paragraph(f"Item {k}: {sentence}", sheet["Normal"])) for k in range(1, 5)], bulletType="bullet"))
+    story.append(Spacer(1, 12))
+    story.append(
+        ListFlowable(
+            [ListItem(Paragraph(f"A. Author{k}, B. Writer. A study of tables in documents, volume {k}. Journal of Tests, 20{k:02d}.", sheet["Normal"])) for k in range(1, 7)],
+            bulletType="1",
+        )
+    )
+    buffer = io.BytesIO()
+    SimpleDocTemplate(buffer, pagesize=A4).build(story)
+    return buffer.getvalue()

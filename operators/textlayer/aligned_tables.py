@@ -1,0 +1,206 @@
+"""Tables without rules: runs of text rows whose pieces line up in columns.
+
+Pure functions over text pieces ``(text, box)`` in page points (text-layer spans: a span is a run of
+characters without a wide gap, so the cells of a row are separate pieces):
+
+1. pieces are grouped into text rows (vertical overlap); a row of two or more pieces is a *split* row;
+2. a run of consecutive rows, no wider apart than :attr:`AlignOptions.max_row_gap` line heights, that starts
+   and ends with a split row and holds at least :attr:`AlignOptions.min_rows` split rows is a candidate;
+3. its columns are the runs of x that the pieces of its split rows cover; the gutters between them are where
+   no split-row piece lies.  Every piece of the run goes to the columns it overlaps (a piece across a gutter
+   spans them: colspan); every text row is a table row;
+4. it is a table when it has at least two columns, each of at least :attr:`AlignOptions.min_column_rows` split
+   rows, and its pieces read like cells, not prose: the median piece of every column is shorter than
+   :attr:`AlignOptions.max_cell_chars` characters and some column's median piece at most
+   :attr:`AlignOptions.short_cell_chars` (lists, references and two-column prose have a long column beside a
+   short one, or two long ones).
+"""
+
+from __future__ import annotations
+
+import html
+import statistics
+from dataclasses import dataclass
+from typing import Sequence
+
+from docray.models.table_cells import Box
+
+Piece = tuple[str, Box]
+
+
+@dataclass(frozen=True, slots=True)
+class AlignOptions:
+    min_rows: int = 3  # split rows a table needs
+    max_row_gap: float = 1.2  # line heights of blank space allowed between two rows of one table
+    max_part_gap: float = 3.0  # line heights between two runs with the same columns that are one table
+    min_gutter: float = 0.6  # line heights: narrower gaps between pieces do not separate columns
+    min_column_rows: int = 2  # split rows with a piece in a column for the column to count
+    max_cell_chars: int = 40  # every column's median piece is shorter
+    short_cell_chars: int = 12  # and some column's median piece is at most this long
+
+
+@dataclass(frozen=True, slots=True)
+class AlignedCell:
+    row: int
+    col: int
+    colspan: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlignedTable:
+    bbox: Box
+    num_rows: int
+    num_cols: int
+    cells: tuple[AlignedCell, ...]
+
+    def html(self) -> str:
+        rows: list[list[AlignedCell]] = [[] for _ in range(self.num_rows)]
+        for cell in self.cells:
+            rows[cell.row].append(cell)
+        parts = ["<table>"]
+        for row in rows:
+            parts.append("<tr>")
+            col = 0
+            for cell in sorted(row, key=lambda c: c.col):
+                parts.extend("<td></td>" for _ in range(cell.col - col))
+                span = f' colspan="{cell.colspan}"' if cell.colspan > 1 else ""
+                parts.append(f"<td{span}>{html.escape(cell.text, quote=False)}</td>")
+                col = cell.col + cell.colspan
+            parts.extend("<td></td>" for _ in range(self.num_cols - col))
+            parts.append("</tr>")
+        parts.append("</table>")
+        return "".join(parts)
+
+
+def text_rows(pieces: Sequence[Piece]) -> list[list[Piece]]:
+    """Pieces grouped into rows (a piece joins a row whose vertical extent holds its centre), top to bottom,
+    each row left to right."""
+    rows: list[list[Piece]] = []
+    for piece in sorted(pieces, key=lambda p: (p[1][1] + p[1][3]) / 2):
+        mid = (piece[1][1] + piece[1][3]) / 2
+        if rows:
+            top = min(p[1][1] for p in rows[-1])
+            bottom = max(p[1][3] for p in rows[-1])
+            if top <= mid <= bottom:
+                rows[-1].append(piece)
+                continue
+        rows.append([piece])
+    return [sorted(row, key=lambda p: p[1][0]) for row in rows]
+
+
+def _height(row: list[Piece]) -> float:
+    return statistics.median(p[1][3] - p[1][1] for p in row)
+
+
+def candidate_runs(rows: list[list[Piece]], options: AlignOptions) -> list[list[list[Piece]]]:
+    """Runs of close rows that start and end with a split row and hold ``min_rows`` split rows; two runs whose
+    split rows make the same columns and lie at most ``max_part_gap`` line heights apart are one run (a table
+    whose sections are set apart by blank space)."""
+    return _join_parts(_runs(rows, options), options)
+
+
+def _join_parts(runs: list[list[list[Piece]]], options: AlignOptions) -> list[list[list[Piece]]]:
+    out: list[list[list[Piece]]] = []
+    for run in runs:
+        if out:
+            last = out[-1]
+            height = max(_height(last[-1]), _height(run[0]))
+            gap = min(p[1][1] for p in run[0]) - max(p[1][3] for p in last[-1])
+            gutter = options.min_gutter * height
+            a = _columns([r for r in last if len(r) >= 2], gutter)
+            b = _columns([r for r in run if len(r) >= 2], gutter)
+            both = _columns([r for r in last + run if len(r) >= 2], gutter)
+            if gap <= options.max_part_gap * height and len(a) == len(b) == len(both):
+                out[-1] = last + run
+                continue
+        out.append(run)
+    return out
+
+
+def _runs(rows: list[list[Piece]], options: AlignOptions) -> list[list[list[Piece]]]:
+    runs: list[list[list[Piece]]] = []
+    current: list[list[Piece]] = []
+
+    def close() -> None:
+        while current and len(current[-1]) < 2:
+            current.pop()
+        if sum(1 for r in current if len(r) >= 2) >= options.min_rows:
+            runs.append(list(current))
+        current.clear()
+
+    for row in rows:
+        if current:
+            gap = min(p[1][1] for p in row) - max(p[1][3] for p in current[-1])
+            if gap > options.max_row_gap * max(_height(row), _height(current[-1])):
+                close()
+        if current or len(row) >= 2:
+            current.append(row)
+    close()
+    return runs
+
+
+def _columns(split_rows: list[list[Piece]], min_gutter: float) -> list[tuple[float, float]]:
+    intervals = sorted((p[1][0], p[1][2]) for row in split_rows for p in row)
+    columns: list[list[float]] = []
+    for x0, x1 in intervals:
+        if columns and x0 < columns[-1][1] + min_gutter:
+            columns[-1][1] = max(columns[-1][1], x1)
+        else:
+            columns.append([x0, x1])
+    return [(a, b) for a, b in columns]
+
+
+def _table_of(run: list[list[Piece]], options: AlignOptions) -> AlignedTable | None:
+    split = [row for row in run if len(row) >= 2]
+    height = statistics.median(_height(row) for row in run)
+    columns = _columns(split, options.min_gutter * height)
+    if len(columns) < 2:
+        return None
+    cells: list[AlignedCell] = []
+    texts_by_col: list[list[str]] = [[] for _ in columns]
+    support = [0] * len(columns)
+    for r, row in enumerate(run):
+        placed: dict[int, list[tuple[int, str]]] = {}
+        for text, box in row:
+            cols = [k for k, (a, b) in enumerate(columns) if min(b, box[2]) - max(a, box[0]) > 0]
+            if not cols:
+                continue
+            placed.setdefault(cols[0], []).append((cols[-1], text))
+            if len(row) >= 2 and len(cols) == 1:
+                texts_by_col[cols[0]].append(text)
+        for k in placed:
+            if len(row) >= 2:
+                support[k] += 1
+        taken = -1
+        for first in sorted(placed):
+            last = max(end for end, _ in placed[first])
+            if first <= taken:
+                continue
+            cells.append(AlignedCell(r, first, last - first + 1, " ".join(t for _, t in placed[first])))
+            taken = last
+    if any(s < options.min_column_rows for s in support):
+        return None
+    medians = [statistics.median(len(t) for t in texts) if texts else 0 for texts in texts_by_col]
+    if max(medians) >= options.max_cell_chars or min(medians) > options.short_cell_chars:
+        return None
+    boxes = [p[1] for row in run for p in row]
+    bbox = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+    return AlignedTable(bbox, len(run), len(columns), tuple(cells))
+
+
+def _horizontal(piece: Piece) -> bool:
+    """A piece of horizontal text: wider than tall unless it is one or two characters (rotated text is left out)."""
+    x0, y0, x1, y1 = piece[1]
+    return x1 > x0 and y1 > y0 and (x1 - x0 >= y1 - y0 or len(piece[0].strip()) <= 2)
+
+
+def aligned_tables(pieces: Sequence[Piece], options: AlignOptions = AlignOptions()) -> list[AlignedTable]:
+    """The tables that text alignment shows among ``pieces`` (see the module docstring)."""
+    pieces = [p for p in pieces if p[0].strip() and _horizontal(p)]
+    tables = []
+    for run in candidate_runs(text_rows(pieces), options):
+        table = _table_of(run, options)
+        if table is not None:
+            tables.append(table)
+    return tables

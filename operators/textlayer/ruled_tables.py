@@ -1,0 +1,316 @@
+"""Tables drawn with ruling lines: grids from a page's horizontal and vertical line segments.
+
+Pure functions over segments ``(x0, y0, x1, y1)`` in page points (see :mod:`.pdf_segments`):
+
+1. collinear pieces are merged into lines (a cell border drawn as one stroke per cell is one line);
+2. horizontal and vertical lines that cross or touch are connected; every connected group with at least
+   three of each (two rows and two columns) is a candidate grid;
+3. the grid's row and column separators are the distinct positions of its lines; between two neighbouring
+   slots a separator is *present* when lines cover most of the shared edge, and slots without a separator
+   between them merge into one cell (rowspan / colspan);
+4. a candidate is a table when its cells hold text (a chart's gridlines hold none; the labels are outside).
+
+:func:`is_fully_ruled` tells whether a grid's rows are all drawn: when several cells of one row each hold
+lines of text at the same heights, the rows between them were not ruled and the grid from the rules alone
+would glue them together.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from docray.models.protocols import TableCell
+from docray.models.table_cells import Box, Word, cell_text, table_html
+
+Segment = tuple[float, float, float, float]
+SNAP = 2.0  # points: lines this close across their direction are one line; separators this close are one
+JOIN = 3.0  # points: collinear pieces with a gap this small are one line; crossing tolerance
+COVER = 0.6  # share of a slot edge that lines must cover for the edge to count as a separator
+MIN_BAND = 4.0  # points: rows or columns thinner than this (double rules) are no band
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A merged horizontal (``at`` = y, span along x) or vertical (``at`` = x, span along y) line."""
+
+    at: float
+    start: float
+    end: float
+
+
+@dataclass(frozen=True, slots=True)
+class RuledGrid:
+    """A grid read from rules: separators and the cells (slot indices, spans, boxes in points)."""
+
+    bbox: Box
+    rows: tuple[tuple[float, float], ...]  # every row separator's y extent, top to bottom (num_rows + 1 values)
+    cols: tuple[tuple[float, float], ...]  # every column separator's x extent (num_cols + 1 values)
+    cells: tuple[TableCell, ...]
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.rows) - 1
+
+    @property
+    def num_cols(self) -> int:
+        return len(self.cols) - 1
+
+
+def merge_lines(segments: Sequence[Segment]) -> tuple[list[Line], list[Line]]:
+    """Horizontal and vertical lines from segments: collinear pieces within :data:`SNAP` and :data:`JOIN` joined."""
+    horizontal = [((s[1] + s[3]) / 2, s[0], s[2]) for s in segments if s[3] - s[1] <= s[2] - s[0]]
+    vertical = [((s[0] + s[2]) / 2, s[1], s[3]) for s in segments if s[3] - s[1] > s[2] - s[0]]
+    return _merge(horizontal), _merge(vertical)
+
+
+def _merge(pieces: list[tuple[float, float, float]]) -> list[Line]:
+    out: list[Line] = []
+    for group in _clusters(sorted(pieces), key=lambda p: p[0]):
+        at = statistics.median(p[0] for p in group)
+        spans = sorted((p[1], p[2]) for p in group)
+        start, end = spans[0]
+        for s, e in spans[1:]:
+            if s <= end + JOIN:
+                end = max(end, e)
+            else:
+                out.append(Line(at, start, end))
+                start, end = s, e
+        out.append(Line(at, start, end))
+    return out
+
+
+def _clusters(items: list, key) -> list[list]:
+    """Consecutive items of a sorted list whose keys differ by at most :data:`SNAP` from the previous one."""
+    groups: list[list] = []
+    for item in items:
+        if groups and key(item) - key(groups[-1][-1]) <= SNAP:
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+    return groups
+
+
+def connected_groups(horizontal: list[Line], vertical: list[Line]) -> list[tuple[list[Line], list[Line]]]:
+    """Groups of horizontal and vertical lines connected by crossings (within :data:`JOIN`)."""
+    if not horizontal or not vertical:
+        return []
+    hy = np.array([h.at for h in horizontal])[:, None]
+    hx0 = np.array([h.start for h in horizontal])[:, None]
+    hx1 = np.array([h.end for h in horizontal])[:, None]
+    vx = np.array([v.at for v in vertical])[None, :]
+    vy0 = np.array([v.start for v in vertical])[None, :]
+    vy1 = np.array([v.end for v in vertical])[None, :]
+    cross = (vx >= hx0 - JOIN) & (vx <= hx1 + JOIN) & (hy >= vy0 - JOIN) & (hy <= vy1 + JOIN)
+    parent = list(range(len(horizontal) + len(vertical)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in zip(*np.nonzero(cross)):
+        a, b = find(int(i)), find(len(horizontal) + int(j))
+        if a != b:
+            parent[a] = b
+    groups: dict[int, tuple[list[Line], list[Line]]] = {}
+    for i, h in enumerate(horizontal):
+        if cross[i].any():
+            groups.setdefault(find(i), ([], []))[0].append(h)
+    for j, v in enumerate(vertical):
+        if cross[:, j].any():
+            groups.setdefault(find(len(horizontal) + j), ([], []))[1].append(v)
+    return list(groups.values())
+
+
+Band = tuple[float, float]  # a separator: the span of positions its lines lie at (double rules are one separator)
+
+
+def _separators(lines: list[Line], low: float, high: float) -> list[Band]:
+    positions = sorted(line.at for line in lines if low - JOIN <= line.at <= high + JOIN)
+    out: list[Band] = []
+    for group in _clusters(positions, key=lambda p: p):
+        if out and group[0] - out[-1][1] < MIN_BAND:
+            out[-1] = (out[-1][0], group[-1])
+        else:
+            out.append((group[0], group[-1]))
+    return out
+
+
+def _covered(lines: list[Line], band: Band, start: float, end: float) -> bool:
+    """Whether lines within ``band`` (give or take :data:`SNAP`) cover at least :data:`COVER` of ``start..end``."""
+    spans = sorted(
+        (max(start, ln.start), min(end, ln.end)) for ln in lines if band[0] - SNAP - 0.5 <= ln.at <= band[1] + SNAP + 0.5
+    )
+    total, reach = 0.0, start
+    for s, e in spans:
+        s = max(s, reach)
+        if e > s:
+            total += e - s
+            reach = e
+    return total >= COVER * (end - start)
+
+
+def group_bands(horizontal: list[Line], vertical: list[Line]) -> tuple[list[Band], list[Band]]:
+    """The row and column separators of one connected group of lines."""
+    top = min(v.start for v in vertical)
+    bottom = max(v.end for v in vertical)
+    left = min(h.start for h in horizontal)
+    right = max(h.end for h in horizontal)
+    return _separators(horizontal, top, bottom), _separators(vertical, left, right)
+
+
+def grid_of(horizontal: list[Line], vertical: list[Line], rows: list[Band], cols: list[Band]) -> RuledGrid | None:
+    """The cell grid between separators ``rows`` and ``cols``, or None with fewer than two rows or columns.
+
+    Cells span from the inner edge of one separator to the inner edge of the next.
+    """
+    if len(rows) < 3 or len(cols) < 3:
+        return None
+    n_rows, n_cols = len(rows) - 1, len(cols) - 1
+    parent = list(range(n_rows * n_cols))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    for r in range(n_rows):
+        for c in range(n_cols):
+            if c + 1 < n_cols and not _covered(vertical, cols[c + 1], rows[r][1], rows[r + 1][0]):
+                union(r * n_cols + c, r * n_cols + c + 1)
+            if r + 1 < n_rows and not _covered(horizontal, rows[r + 1], cols[c][1], cols[c + 1][0]):
+                union(r * n_cols + c, (r + 1) * n_cols + c)
+    cells = _rectangular_cells(find, n_rows, n_cols, rows, cols)
+    return RuledGrid((cols[0][0], rows[0][0], cols[-1][1], rows[-1][1]), tuple(rows), tuple(cols), tuple(cells))
+
+
+def _rectangular_cells(find, n_rows: int, n_cols: int, rows: list[Band], cols: list[Band]) -> list[TableCell]:
+    """One cell per merged slot group, as the group's bounding slot rectangle; overlapping rectangles merge."""
+    rects: dict[int, list[int]] = {}
+    for r in range(n_rows):
+        for c in range(n_cols):
+            rect = rects.setdefault(find(r * n_cols + c), [r, c, r, c])
+            rect[0], rect[1] = min(rect[0], r), min(rect[1], c)
+            rect[2], rect[3] = max(rect[2], r), max(rect[3], c)
+    boxes = list(rects.values())
+    merged = True
+    while merged:  # an L-shaped group's rectangle covers other groups: take them in
+        merged = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                a, b = boxes[i], boxes[j]
+                if a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]:
+                    boxes[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                    del boxes[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    boxes.sort(key=lambda b: (b[0], b[1]))
+    return [
+        TableCell(
+            row=r0, col=c0, rowspan=r1 - r0 + 1, colspan=c1 - c0 + 1, box=(cols[c0][1], rows[r0][1], cols[c1 + 1][0], rows[r1 + 1][0])
+        )
+        for r0, c0, r1, c1 in boxes
+    ]
+
+
+def words_in_cells(grid: RuledGrid, words: Sequence[Word]) -> list[list[Word]]:
+    """The words whose centre lies in each cell of ``grid`` (``grid.cells`` order)."""
+    out: list[list[Word]] = [[] for _ in grid.cells]
+    for word in words:
+        x, y = (word.box[0] + word.box[2]) / 2, (word.box[1] + word.box[3]) / 2
+        for k, cell in enumerate(grid.cells):
+            x0, y0, x1, y1 = cell.box
+            if x0 <= x <= x1 and y0 <= y <= y1:
+                out[k].append(word)
+                break
+    return out
+
+
+def _thin_empty_bands(bands: list[Band], centres: list[float], thin: float) -> list[Band]:
+    """``bands`` with every pair of neighbours that enclose no word centre and lie less than ``thin`` apart made one."""
+    out = [bands[0]]
+    for band in bands[1:]:
+        lo, hi = out[-1][1], band[0]
+        empty = not any(lo < c < hi for c in centres)
+        if empty and hi - lo < thin:
+            out[-1] = (out[-1][0], band[1])
+        else:
+            out.append(band)
+    return out
+
+
+def _encloses(outer: RuledGrid, inner: RuledGrid) -> bool:
+    a, b = outer.bbox, inner.bbox
+    return outer is not inner and a[0] <= b[0] + JOIN and a[1] <= b[1] + JOIN and a[2] >= b[2] - JOIN and a[3] >= b[3] - JOIN
+
+
+def ruled_grids(segments: Sequence[Segment], words: Sequence[Word], min_filled: float = 0.3) -> list[RuledGrid]:
+    """The page's ruled tables: grids of connected rules with text in at least two cells and ``min_filled`` of them.
+
+    Rows or columns thinner than a line of text with no text in them (the gap of a double rule) are no band of
+    their own; a grid that holds another grid (a page frame, a form around a table) is no table.
+    """
+    horizontal, vertical = merge_lines(segments)
+    text_height = statistics.median([w.box[3] - w.box[1] for w in words]) if words else MIN_BAND
+    grids = []
+    for hs, vs in connected_groups(horizontal, vertical):
+        if len(hs) < 2 or len(vs) < 2:
+            continue
+        rows, cols = group_bands(hs, vs)
+        if len(rows) < 3 or len(cols) < 3:
+            continue
+        inside = [w for w in words if cols[0][0] <= (w.box[0] + w.box[2]) / 2 <= cols[-1][1] and rows[0][0] <= (w.box[1] + w.box[3]) / 2 <= rows[-1][1]]
+        rows = _thin_empty_bands(rows, [(w.box[1] + w.box[3]) / 2 for w in inside], text_height)
+        cols = _thin_empty_bands(cols, [(w.box[0] + w.box[2]) / 2 for w in inside], text_height)
+        grid = grid_of(hs, vs, rows, cols)
+        if grid is None:
+            continue
+        filled = sum(1 for ws in words_in_cells(grid, inside) if ws)
+        if filled >= 2 and filled >= min_filled * len(grid.cells):
+            grids.append(grid)
+    return [g for g in grids if not any(_encloses(g, other) for other in grids)]
+
+
+def _line_centres(words: Sequence[Word]) -> list[float]:
+    centres: list[float] = []
+    for y in sorted((w.box[1] + w.box[3]) / 2 for w in words):
+        if not centres or y - centres[-1] > 2.0:
+            centres.append(y)
+    return centres
+
+
+def is_fully_ruled(grid: RuledGrid, words: Sequence[Word], min_lines: int = 3) -> bool:
+    """False when some row band holds, in at least two cells and half of its cells, ``min_lines`` or more
+    text lines at the same heights: rows that were laid out but not ruled."""
+    texts = words_in_cells(grid, words)
+    by_row: dict[tuple[int, int], list[list[float]]] = {}
+    for cell, ws in zip(grid.cells, texts):
+        by_row.setdefault((cell.row, cell.rowspan), []).append(_line_centres(ws))
+    for (row, span), cells in by_row.items():
+        stacked = [c for c in cells if len(c) >= min_lines]
+        if len(stacked) < 2 or len(stacked) * 2 < len(cells):
+            continue
+        first = stacked[0]
+        aligned = sum(1 for other in stacked[1:] if sum(any(abs(a - b) <= 2.0 for b in other) for a in first) >= min_lines)
+        if aligned >= 1:
+            return False
+    return True
+
+
+def grid_html(grid: RuledGrid, words: Sequence[Word]) -> str:
+    """The grid as ``<table>`` HTML with each cell's words (lines joined by spaces)."""
+    texts = [cell_text(ws) for ws in words_in_cells(grid, words)]
+    return table_html(list(grid.cells), texts)
