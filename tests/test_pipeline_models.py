@@ -99,6 +99,11 @@ def test_ocr_pipeline_reads_a_born_digital_page_from_pixels(inputs, tmp_path):
     assert sum(w in set(_words(md)) for w in title_words) >= len(title_words) - 1, md[:300]
     pages = pads.dataset(tmp_path / "pages", format="parquet").to_table().to_pylist()
     assert pages[0]["route"] == "ocr" and pages[0]["route_reason"] == "forced"
+    # OCR lines have no font size: box heights that differ with the letters (descenders) must not cut a paragraph
+    blocks = [set(_words(block)) for block in md.split("\n\n")]
+    for paragraph in truth.paragraphs:
+        words = set(_words(paragraph))
+        assert max(len(words & block) for block in blocks) >= 0.9 * len(words), (paragraph, md)
 
 
 @pytest.mark.ray

@@ -6,7 +6,10 @@ A new paragraph starts between two consecutive lines ``a`` -> ``b`` when
 * the vertical gap is clearly bigger than the document's usual line gap
   (``gap > (typical_gap_em + gap_em) * size``);
 * the font size changes by more than ``size_change`` (relative), or boldness or italics flip
-  (an all-bold or all-italic line next to one that is not: headings in body size);
+  (an all-bold or all-italic line next to one that is not: headings in body size).  Lines without
+  font sizes (OCR lines) are measured by their box height, which varies with the letters of the
+  line (ascenders, descenders) as much as a size change would: between two such lines only a
+  change of more than ``box_size_change`` counts;
 * ``b`` has a first-line indent: it starts ``indent_min_em``..``indent_max_em`` font sizes to the
   right of ``a``, reaches at least as far right, and the line after ``b`` returns to the left
   (a hanging indent, as in lists and references, keeps its continuation lines);
@@ -41,6 +44,7 @@ _SENTENCE_END = re.compile(r"[.!?:;\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*$")
 class ParagraphOptions:
     gap_em: float = 0.3  # extra vertical gap (font sizes) over the usual line gap that splits
     size_change: float = 0.1  # relative font-size change that splits
+    box_size_change: float = 0.3  # the same, between lines sized by their box height (OCR lines)
     indent_min_em: float = 0.8  # smallest first-line indent (font sizes)
     indent_max_em: float = 8.0  # largest first-line indent (font sizes)
     short_line_em: float = 4.0  # a sentence end this far short of the right edge ends a paragraph
@@ -85,7 +89,8 @@ def _starts_paragraph(
         return True
     size_a, size_b = line_size(a), line_size(b)
     size = min(size_a, size_b) or 1.0
-    if abs(size_a - size_b) > options.size_change * max(size_a, size_b):
+    boxes_only = not _has_font_size(a) and not _has_font_size(b)
+    if abs(size_a - size_b) > (options.box_size_change if boxes_only else options.size_change) * max(size_a, size_b):
         return True
     if b.bbox[1] - a.bbox[3] > (gap_em + options.gap_em) * size:
         return True
@@ -97,6 +102,10 @@ def _starts_paragraph(
     right = max(max(line.bbox[2] for line in current), b.bbox[2])
     ends_short = right - a.bbox[2] > max(options.short_line_em * size, 0.1 * (right - left))
     return ends_short and bool(_SENTENCE_END.search(line_text(a))) and b.bbox[0] <= left + 0.5 * size
+
+
+def _has_font_size(line: Line) -> bool:
+    return any(span.size > 0 for span in line.spans)
 
 
 def _first_line_indent(a: Line, b: Line, following: Line | None, size: float, options: ParagraphOptions) -> bool:
