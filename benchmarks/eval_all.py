@@ -1,52 +1,92 @@
-"""`docray eval` over every ground-truth set in ../shared/eval, per docray pipeline, next to a peer.
+"""`docray eval` over every dev set in ../shared/eval, per docray pipeline, beside peers, in one command.
 
-Usage (from the repository root; needs the `eval` and `bench` extras: `pip install -e '.[eval,bench]'`):
+Usage (from the repository root; needs the `eval` and `bench` extras, `pip install -e '.[eval,bench]'`, and
+`rapidocr_onnxruntime==1.4.4` + `rapidocr==3.10.0` for the raw-OCR peers):
 
-    .venv/bin/python benchmarks/eval_all.py [--eval ../shared/eval] [--pipelines fast standard ocr] [--keep DIR]
+    .venv/bin/python benchmarks/eval_all.py [--eval ../shared/eval] [--pipelines fast standard ocr]
+        [--sets olmocr_bench_sample omnidocbench_demo docling_tests sroie_dev camelot_tables pdfjs_dev]
+        [--peers pymupdf4llm rapidocr-v4 rapidocr-v6] [--keep DIR] [--out FILE] [--label TEXT]
 
-Runs docray's `fast`, `standard` and `ocr` pipelines (LocalExecutor, in process) over each set and scores the run
-outputs with `docray eval`'s code (`docray.evaluation.run_outputs` + `run_scores`):
+Everything runs in this process (LocalExecutor), except pdfjs_dev (below). Wall seconds are recorded per run. Sets:
 
-* olmocr_bench_sample (21 PDFs, olmOCR-bench unit tests; math approximate): peer pymupdf4llm
-  (`to_markdown(path, page_chunks=True)`, its default mode; AGPL, a benchmark peer only, never imported by docray);
-* omnidocbench_demo (18 page images, OmniDocBench end-to-end metrics): peer OmniDocBench's own sample predictions
-  (`sample_predictions/end2end`). `fast` reads no text from images (no OCR stage): its pages fail and score as empty;
-* docling_tests (PDFs with docling's regression Markdown): the "GT" is docling's own output, NOT human-verified, so
-  this is a did-it-run / did-the-structure-come-out check: whole-document text NED against docling's `.md`, and
-  table and heading counts (`docray.evaluation.markdown_structure`); peer pymupdf4llm.
+* olmocr_bench_sample (21 PDFs, olmOCR-bench unit tests; math by KaTeX structure when node is present): peer
+  pymupdf4llm (`to_markdown(path, page_chunks=True)`, its default mode; AGPL, a benchmark peer only);
+* omnidocbench_demo (18 page images, OmniDocBench end-to-end metrics): peers OmniDocBench's own sample predictions
+  and raw rapidocr (below). `fast` reads no text from images (no OCR stage): its pages fail and score as empty;
+* docling_tests (PDFs with docling's regression Markdown; NOT human-verified): whole-document text NED and table and
+  heading counts (`docray.evaluation.markdown_structure`); peer pymupdf4llm;
+* sroie_dev (40 receipt JPEGs): mean CER against `text_derived/<n>.txt` (`docray eval --text-gt`: GT lines joined
+  by spaces, NFKC, case-insensitive, whitespace collapsed; `docray.evaluation.text_gt`); peers pymupdf4llm (it opens
+  images and OCRs them with RapidOCR) and raw rapidocr;
+* camelot_tables (20 PDFs, 23 GT tables): TEDS and TEDS-S against `gt/<id>.html` (`docray eval --table-gt
+  manifest.json`: each GT table paired one-to-one with a table of its page, unpaired = 0;
+  `docray.evaluation.table_gt`), plus a lenient TEDS taking the best of `gt/` and the table's `gt_alt/` grids; peer
+  pymupdf4llm (its Markdown pipe tables read as HTML);
+* pdfjs_dev (471 odd PDFs, robustness of the FIRST of --pipelines, normally `fast`): `docray run` as a subprocess over
+  chunks of 40 files; a chunk that dies or passes its time limit is rerun file by file with a per-file limit
+  (`--file-timeout`, default 120 s). Counts per input: ok / partial / error rows (by error_code), crash (no row, the
+  process died), timeout.
 
-Prints the tables and writes benchmarks/results/eval_all.json.
+Raw OCR ("rapidocr-v4" = `rapidocr_onnxruntime` 1.4.4, PP-OCRv4; "rapidocr-v6" = `rapidocr` 3.10.0, PP-OCRv6 small):
+the library's own output lines, in its order, joined by newlines, scored as plain text (no Markdown stripping).
+
+Before/after: to score an older commit's pipelines with this script's scorers, install that commit elsewhere and put
+it first on PYTHONPATH, with the current `docray/evaluation` copied over it (the scorers only; see
+benchmarks/README.md "Issue 16: before and after"). The script prints which docray it imported.
+
+Prints one table per set and a headline table, and writes JSON (default benchmarks/results/eval_all.json).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import docray
 from docray.evaluation.markdown_structure import compare
-from docray.evaluation.run_outputs import DocumentOutput, RunOutputs, read_run_outputs
-from docray.evaluation.run_scores import (
-    Evaluation,
-    load_olmocr,
-    load_omnidocbench,
-    score_run,
-)
+from docray.evaluation.run_outputs import DocumentOutput, RunOutputs, local_path, read_run_outputs
+from docray.evaluation.run_scores import Evaluation, load_olmocr, load_omnidocbench, score_run
+from docray.evaluation.table_gt import GtTable, load_table_gt, score_table_run, table_table
+from docray.evaluation.text_gt import TextNormalisation, load_text_gt, score_text_run, text_table
 from docray.pipelines.executors import LocalExecutor
 from docray.pipelines.runner import package_version, run_pipeline
 from docray.pipelines.spec import load_pipeline
 
-PEER_PYMUPDF = "pymupdf4llm (default, layout model)"
+PEER_PYMUPDF = "pymupdf4llm"
 PEER_OMNIDOCBENCH = "OmniDocBench sample predictions"
+RAW_OCR = {"rapidocr-v4": "rapidocr 1.4.4 raw lines (PP-OCRv4)", "rapidocr-v6": "rapidocr 3.10.0 raw lines (PP-OCRv6)"}
+ALL_SETS = ("olmocr_bench_sample", "omnidocbench_demo", "docling_tests", "sroie_dev", "camelot_tables", "pdfjs_dev")
+ALL_PEERS = ("pymupdf4llm", *RAW_OCR)
+
+System = tuple[RunOutputs, dict]  # outputs and run info (wall seconds, counts)
 
 
-def run_docray(pipeline: str, inputs: list[Path], out: Path) -> tuple[RunOutputs, dict]:
+@dataclass
+class Context:
+    root: Path  # ../shared/eval
+    pipelines: list[str]
+    peers: set[str]
+    work: Path
+    file_timeout: float
+    ocr_engines: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def docray_runs(self, folder: str, inputs: list[Path]) -> dict[str, System]:
+        return {f"docray {p}": run_docray(p, inputs, self.work / folder / p) for p in self.pipelines}
+
+
+def run_docray(pipeline: str, inputs: list[Path], out: Path) -> System:
     shutil.rmtree(out, ignore_errors=True)  # a run appends Parquet parts: start from an empty folder
     started = time.perf_counter()
     report = run_pipeline(load_pipeline(pipeline), [str(p) for p in inputs], str(out), executor=LocalExecutor())
@@ -59,51 +99,104 @@ def run_docray(pipeline: str, inputs: list[Path], out: Path) -> tuple[RunOutputs
     return read_run_outputs(out), info
 
 
-def run_pymupdf4llm(pdfs: list[Path]) -> tuple[RunOutputs, dict]:
+def run_pymupdf4llm(paths: list[Path]) -> System:
     import pymupdf
     import pymupdf4llm
 
     pymupdf.set_messages(stream=sys.stderr)
     started = time.perf_counter()
-    documents, retried = [], []
+    documents, retried, failed = [], [], []
     with contextlib.redirect_stdout(sys.stderr):  # its layout module prints progress lines
-        for pdf in pdfs:
+        for path in paths:
             try:
-                chunks = pymupdf4llm.to_markdown(str(pdf), page_chunks=True)
-            except TypeError:  # its RapidOCR glue fails on a page where OCR finds no text: retry without OCR
-                retried.append(pdf.name)
-                chunks = pymupdf4llm.to_markdown(str(pdf), page_chunks=True, use_ocr=False)
+                try:
+                    chunks = pymupdf4llm.to_markdown(str(path), page_chunks=True)
+                except TypeError:  # its RapidOCR glue fails on a page where OCR finds no text: retry without OCR
+                    retried.append(path.name)
+                    chunks = pymupdf4llm.to_markdown(str(path), page_chunks=True, use_ocr=False)
+            except Exception as exc:  # noqa: BLE001 - a peer failing on one file is a result, not a crash
+                failed.append(f"{path.name}: {type(exc).__name__}: {exc}"[:200])
+                documents.append(DocumentOutput(path.stem, None, str(path), {}, "error"))
+                continue
             pages = {i: chunk["text"] for i, chunk in enumerate(chunks)}
-            documents.append(DocumentOutput(pdf.stem, "\n\n".join(pages.values()), str(pdf), pages, "ok"))
+            documents.append(DocumentOutput(path.stem, "\n\n".join(pages.values()), str(path), pages, "ok"))
     wall = time.perf_counter() - started
-    print(f"  pymupdf4llm: {len(pdfs)} docs, {wall:.1f} s, retried without OCR: {retried}", file=sys.stderr)
+    print(f"  pymupdf4llm: {len(paths)} docs, {wall:.1f} s, retried without OCR: {retried}, failed: {failed}",
+          file=sys.stderr)  # fmt: skip
     info = {"documents": len(documents), "pages": sum(len(d.pages) for d in documents), "wall_seconds": round(wall, 2),
-            "retried_without_ocr": retried}  # fmt: skip
-    return RunOutputs("pymupdf4llm", "memory", tuple(documents), PEER_PYMUPDF), info
+            "retried_without_ocr": retried, "failed": failed}  # fmt: skip
+    return RunOutputs(PEER_PYMUPDF, "memory", tuple(documents), PEER_PYMUPDF), info
+
+
+def ocr_engine(ctx: Context, name: str):
+    """A callable image path -> text lines, in the library's own order (created once per process)."""
+    if name not in ctx.ocr_engines:
+        if name == "rapidocr-v4":
+            from rapidocr_onnxruntime import RapidOCR
+
+            engine = RapidOCR()
+            ctx.ocr_engines[name] = lambda path: [line[1] for line in (engine(str(path))[0] or [])]
+        else:
+            from rapidocr import RapidOCR
+
+            engine = RapidOCR()
+            ctx.ocr_engines[name] = lambda path: list(engine(str(path)).txts or ())
+    return ctx.ocr_engines[name]
+
+
+def run_raw_ocr(ctx: Context, name: str, images: list[Path]) -> System:
+    read = ocr_engine(ctx, name)
+    read(images[0])  # warm-up (model load) outside the timing
+    started = time.perf_counter()
+    documents = []
+    for image in images:
+        text = "\n".join(read(image))
+        documents.append(DocumentOutput(image.stem, text, str(image), {0: text}, "ok"))
+    wall = time.perf_counter() - started
+    print(f"  {name}: {len(images)} images, {wall:.1f} s", file=sys.stderr)
+    return RunOutputs(name, "memory", tuple(documents), RAW_OCR[name]), {"documents": len(images),
+                                                                          "wall_seconds": round(wall, 2)}  # fmt: skip
+
+
+def raw_ocr_peers(ctx: Context, images: list[Path]) -> dict[str, System]:
+    return {RAW_OCR[name]: run_raw_ocr(ctx, name, images) for name in RAW_OCR if name in ctx.peers}
+
+
+def wall_of(systems: dict[str, System]) -> dict[str, float | None]:
+    return {name: info.get("wall_seconds") for name, (_, info) in systems.items()}
 
 
 # --------------------------------------------------------------------------- sets
 
 
-def olmocr_set(root: Path, pipelines: list[str], work: Path) -> dict:
-    gt = load_olmocr(root / "olmocr_bench_sample")
+def olmocr_set(ctx: Context) -> dict:
+    gt = load_olmocr(ctx.root / "olmocr_bench_sample")
     pdfs = sorted(gt.pdfs_dir.rglob("*.pdf"))
-    systems = {f"docray {p}": run_docray(p, [gt.pdfs_dir], work / "olmocr" / p) for p in pipelines}
-    systems[PEER_PYMUPDF] = run_pymupdf4llm(pdfs)
+    systems = ctx.docray_runs("olmocr", [gt.pdfs_dir])
+    if "pymupdf4llm" in ctx.peers:
+        systems[PEER_PYMUPDF] = run_pymupdf4llm(pdfs)
     scores = [score_run(run, gt, label=name) for name, (run, _) in systems.items()]
-    evaluation = Evaluation(gt, scores)
-    return {"ground_truth": gt.describe(), "table": evaluation.to_markdown(),
+    headline = {s.label: {"olmOCR overall": s.report.overall} for s in scores}
+    return {"ground_truth": gt.describe(), "table": Evaluation(gt, scores).to_markdown(), "headline": headline,
+            "wall_seconds": wall_of(systems),
             "systems": {s.label: {**s.to_dict(explanations=False), "run": systems[s.label][1]} for s in scores}}  # fmt: skip
 
 
-def omnidocbench_set(root: Path, pipelines: list[str], work: Path) -> dict:
-    demo = root / "omnidocbench_demo"
+def omnidocbench_set(ctx: Context) -> dict:
+    demo = ctx.root / "omnidocbench_demo"
     gt = load_omnidocbench(demo / "OmniDocBench_demo.json")
-    systems = {f"docray {p}": run_docray(p, [demo / "images"], work / "omnidocbench" / p) for p in pipelines}
+    systems = ctx.docray_runs("omnidocbench", [demo / "images"])
+    systems.update(raw_ocr_peers(ctx, sorted((demo / "images").glob("*.jpg"))))
     systems[PEER_OMNIDOCBENCH] = (read_run_outputs(demo / "sample_predictions" / "end2end"), {})
     scores = [score_run(run, gt, label=name) for name, (run, _) in systems.items()]
-    evaluation = Evaluation(gt, scores)
-    return {"ground_truth": gt.describe(), "table": evaluation.to_markdown(),
+    headline = {}
+    for s in scores:
+        summary = s.report.summary()
+        headline[s.label] = {"OmniDocBench text edit ↓": summary["text_edit"],
+                             "OmniDocBench table TEDS": summary["table_teds"],
+                             "OmniDocBench reading-order edit ↓": summary["reading_order_edit"]}  # fmt: skip
+    return {"ground_truth": gt.describe(), "table": Evaluation(gt, scores).to_markdown(), "headline": headline,
+            "wall_seconds": wall_of(systems),
             "systems": {s.label: {**s.to_dict(explanations=False), "run": systems[s.label][1]} for s in scores}}  # fmt: skip
 
 
@@ -119,7 +212,7 @@ def docling_documents(root: Path) -> list[tuple[Path, Path]]:
 
 
 def structure_rows(run: RunOutputs, pairs: list[tuple[Path, Path]]) -> dict:
-    by_source = {Path(d.source).resolve(): d for d in run.documents if d.source}
+    by_source = {Path(local_path(d.source)).resolve(): d for d in run.documents if d.source}
     per_doc, comparisons = {}, []
     for pdf, gt in pairs:
         doc = by_source.get(pdf.resolve())
@@ -145,62 +238,287 @@ def structure_rows(run: RunOutputs, pairs: list[tuple[Path, Path]]) -> dict:
 
 def docling_table(rows: dict[str, dict]) -> str:
     head = ["system", "docs with text", "text NED mean", "text NED median", "tables (docling)", "docs: same table count",
-            "headings (docling)", "docs: headings within ±1"]  # fmt: skip
+            "headings (docling)", "docs: headings within ±1", "wall s"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
     for name, r in rows.items():
         n = r["documents"]
         lines.append(
             f"| {name} | {r['with_text']}/{n} | {r['mean_text_ned']:.3f} | {r['median_text_ned']:.3f} | "
             f"{r['tables']} ({r['reference_tables']}) | {r['table_count_equal']}/{n} | "
-            f"{r['headings']} ({r['reference_headings']}) | {r['heading_count_within_1']}/{n} |"
+            f"{r['headings']} ({r['reference_headings']}) | {r['heading_count_within_1']}/{n} | "
+            f"{r['run'].get('wall_seconds', 'n/a')} |"
         )
     return "\n".join(lines)
 
 
-def docling_set(root: Path, pipelines: list[str], work: Path) -> dict:
-    pairs = docling_documents(root)
+def docling_set(ctx: Context) -> dict:
+    pairs = docling_documents(ctx.root)
     pdfs = [pdf for pdf, _ in pairs]
-    systems = {f"docray {p}": run_docray(p, pdfs, work / "docling" / p) for p in pipelines}
-    systems[PEER_PYMUPDF] = run_pymupdf4llm(pdfs)
+    systems = ctx.docray_runs("docling", pdfs)
+    if "pymupdf4llm" in ctx.peers:
+        systems[PEER_PYMUPDF] = run_pymupdf4llm(pdfs)
     rows = {name: {**structure_rows(run, pairs), "run": info} for name, (run, info) in systems.items()}
     return {
         "ground_truth": {"kind": "docling regression Markdown (tool output, not human-verified)",
                          "documents": len(pairs)},  # fmt: skip
         "table": docling_table(rows),
+        "headline": {name: {"docling text NED ↓ (vs docling's output)": r["mean_text_ned"]} for name, r in rows.items()},
+        "wall_seconds": wall_of(systems),
         "systems": rows,
     }
 
+
+def with_wall(table: str, walls: dict[str, float | None]) -> str:
+    """``table`` (first column: the system) with a "wall s" column appended."""
+    lines = table.split("\n")
+    out = [lines[0] + " wall s |", lines[1] + "---:|"]
+    for line in lines[2:]:
+        name = line.split("|")[1].strip()
+        wall = walls.get(name)
+        out.append(line + f" {'n/a' if wall is None else wall} |")
+    return "\n".join(out)
+
+
+def sroie_set(ctx: Context) -> dict:
+    folder = ctx.root / "sroie_dev"
+    images = sorted((folder / "img").glob("*.jpg"))
+    markdown_gt = load_text_gt(folder / "text_derived")
+    plain_gt = dataclasses.replace(markdown_gt, normalisation=TextNormalisation(strip_markup=False))
+    systems = ctx.docray_runs("sroie", [folder / "img"])
+    if "pymupdf4llm" in ctx.peers:
+        systems[PEER_PYMUPDF] = run_pymupdf4llm(images)
+    raw = raw_ocr_peers(ctx, images)
+    systems.update(raw)
+    rows, results = [], {}
+    for name, (run, info) in systems.items():
+        report, match = score_text_run(run, plain_gt if name in raw else markdown_gt)
+        rows.append((name, report, match))
+        results[name] = {"summary": report.summary(), "match": match.to_dict(), "per_document": report.per_document,
+                         "run": info}  # fmt: skip
+    return {
+        "ground_truth": {**markdown_gt.describe(), "note": "raw OCR lines are scored as plain text"},
+        "table": with_wall(text_table(rows), wall_of(systems)),
+        "headline": {name: {"sroie mean CER ↓": r["summary"]["mean_cer"]} for name, r in results.items()},
+        "wall_seconds": wall_of(systems),
+        "systems": results,
+    }
+
+
+def camelot_lenient(manifest_path: Path, gt) -> list[GtTable]:
+    """The GT tables with their ``gt_alt/`` grids as accepted alternatives (camelot_tables' ``alternates``)."""
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    alternates = {entry["id"]: entry for entry in manifest.get("alternates", [])}
+    docs = {entry["id"]: entry for entry in manifest["docs"]}
+    tables = []
+    for table in gt.tables:
+        htmls = []
+        for alt_id in docs.get(table.id, {}).get("alternates", []):
+            path = manifest_path.parent / "gt_alt" / f"{alt_id}.html"
+            if alt_id in alternates and path.is_file():
+                htmls.append(path.read_text(encoding="utf-8"))
+        tables.append(dataclasses.replace(table, alternatives=tuple(htmls)))
+    return tables
+
+
+def camelot_set(ctx: Context) -> dict:
+    folder = ctx.root / "camelot_tables"
+    manifest = folder / "manifest.json"
+    strict = load_table_gt(manifest)
+    lenient = dataclasses.replace(strict, tables=camelot_lenient(manifest, strict))
+    pdfs = sorted((folder / "pdf").glob("*.pdf"))
+    systems = ctx.docray_runs("camelot", [folder / "pdf"])
+    if "pymupdf4llm" in ctx.peers:
+        systems[PEER_PYMUPDF] = run_pymupdf4llm(pdfs)
+    rows, results, headline = [], {}, {}
+    for name, (run, info) in systems.items():
+        cache: dict = {}  # TEDS of the gt/ grids, computed once for both passes
+        report, match = score_table_run(run, strict, cache=cache)
+        lenient_report, _ = score_table_run(run, lenient, cache=cache)
+        rows.append((name, report, match))
+        s, ls = report.summary(), lenient_report.summary()
+        results[name] = {"summary": s, "lenient_summary": ls, "match": match.to_dict(),
+                         "per_table": report.per_table, "lenient_per_table": lenient_report.per_table, "run": info}  # fmt: skip
+        headline[name] = {"camelot TEDS": s["mean_teds"], "camelot TEDS-S": s["mean_teds_structure"],
+                          "camelot TEDS lenient": ls["mean_teds"]}  # fmt: skip
+    table = table_table(rows).split("\n")
+    table[0] += " lenient TEDS | lenient TEDS-S |"
+    table[1] += "---:|---:|"
+    for i, (name, _, _) in enumerate(rows, start=2):
+        ls = results[name]["lenient_summary"]
+        table[i] += f" {ls['mean_teds']:.4f} | {ls['mean_teds_structure']:.4f} |"
+    return {
+        "ground_truth": {**strict.describe(), "lenient": "best of gt/ and gt_alt/ per table"},
+        "table": with_wall("\n".join(table), wall_of(systems)),
+        "headline": headline,
+        "wall_seconds": wall_of(systems),
+        "systems": results,
+    }
+
+
+# --------------------------------------------------------------------------- pdfjs_dev robustness
+
+_RUN = "import sys; from docray.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def _run_cli(pipeline: str, files: list[Path], out: Path, timeout: float) -> str:
+    """``docray run`` in a subprocess; "ok", "timeout" or "exit <rc>"."""
+    shutil.rmtree(out, ignore_errors=True)
+    command = [sys.executable, "-c", _RUN, "run", pipeline, "-o", str(out), "--executor", "local", "--no-progress"]
+    for path in files:
+        command += ["-i", str(path)]
+    try:
+        done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return "timeout"
+    return "ok" if done.returncode in (0, 1) else f"exit {done.returncode}"  # 1: the run finished with errors
+
+
+def _rows(out: Path, wanted: tuple[str, ...]) -> list[dict]:
+    import pyarrow.dataset as ds
+
+    if not (out / wanted[0]).is_dir():
+        return []
+    dataset = ds.dataset(str(out / wanted[0]), format="parquet")
+    return dataset.to_table(columns=[c for c in wanted[1:] if c in dataset.schema.names]).to_pylist()
+
+
+def pdfjs_set(ctx: Context, chunk: int = 40) -> dict:
+    pipeline = ctx.pipelines[0]
+    pdfs = sorted((ctx.root / "pdfjs_dev" / "pdf").glob("*.pdf"))
+    outcome: dict[str, str] = {}
+    page_codes: Counter = Counter()
+    started = time.perf_counter()
+
+    def collect(out: Path) -> None:
+        for row in _rows(out, ("documents", "source", "status", "error_code")):
+            code = row.get("error_code")
+            status = row.get("status") or "?"
+            outcome[Path(local_path(row["source"])).name] = status if status != "error" else f"error:{code}"
+        for row in _rows(out, ("pages", "status", "error_code")):
+            if row.get("error_code"):
+                page_codes[f"{row.get('status')}:{row['error_code']}"] += 1
+
+    for start in range(0, len(pdfs), chunk):
+        files = pdfs[start : start + chunk]
+        out = ctx.work / "pdfjs" / f"chunk{start:04d}"
+        result = _run_cli(pipeline, files, out, timeout=max(300.0, ctx.file_timeout * 4))
+        collect(out)
+        missing = [f for f in files if f.name not in outcome]
+        print(f"  pdfjs {start}-{start + len(files)}: {result}, rerun one by one: {len(missing)}", file=sys.stderr)
+        for path in missing:
+            single = ctx.work / "pdfjs" / f"single_{path.stem}"
+            result = _run_cli(pipeline, [path], single, timeout=ctx.file_timeout)
+            collect(single)
+            if path.name not in outcome:
+                outcome[path.name] = "timeout" if result == "timeout" else f"crash ({result})"
+    wall = time.perf_counter() - started
+    counts = Counter(
+        "ok" if v == "ok" else "partial" if v == "partial" else "timeout" if v == "timeout"
+        else "crash" if v.startswith("crash") else "error" for v in outcome.values()
+    )  # fmt: skip
+    errors = Counter(v.split(":", 1)[1] for v in outcome.values() if v.startswith("error:"))
+    table = ["| pipeline | PDFs | ok | partial | error rows | crash | timeout | wall s |", "|---|---:|---:|---:|---:|---:|---:|---:|",
+             f"| docray {pipeline} | {len(pdfs)} | {counts['ok']} | {counts['partial']} | {counts['error']} | "
+             f"{counts['crash']} | {counts['timeout']} | {wall:.0f} |"]  # fmt: skip
+    table.append("\nerror rows by error_code: " + ", ".join(f"{k} {v}" for k, v in errors.most_common()))
+    table.append("pages with an error_code (status:code): " + ", ".join(f"{k} {v}" for k, v in page_codes.most_common()))
+    return {
+        "ground_truth": {"kind": "robustness (no GT)", "pdfs": len(pdfs), "pipeline": pipeline},
+        "table": "\n".join(table),
+        "headline": {f"docray {pipeline}": {"pdfjs ok+partial rows": counts["ok"] + counts["partial"],
+                                            "pdfjs crash+timeout": counts["crash"] + counts["timeout"]}},  # fmt: skip
+        "wall_seconds": {f"docray {pipeline}": round(wall, 2)},
+        "systems": {f"docray {pipeline}": {"counts": dict(counts), "error_codes": dict(errors),
+                                           "page_error_codes": dict(page_codes), "per_file": outcome}},  # fmt: skip
+    }
+
+
+# --------------------------------------------------------------------------- headline
+
+
+def headline_table(results: dict[str, dict]) -> str:
+    """One row per (set, metric), one column per system (docray pipelines first, then peers)."""
+    systems: list[str] = []
+    for result in results.values():
+        for name in list(result.get("headline", {})) + list(result.get("wall_seconds", {})):
+            if name not in systems:
+                systems.append(name)
+    systems.sort(key=lambda name: (not name.startswith("docray"), 0))
+    head = ["set", "metric", *systems]
+    lines = ["| " + " | ".join(head) + " |", "|---|---" + "|---:" * len(systems) + "|"]
+
+    def cell(value) -> str:
+        return "–" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    for set_name, result in results.items():
+        metrics: list[str] = []
+        for values in result.get("headline", {}).values():
+            metrics += [m for m in values if m not in metrics]
+        for metric in metrics:
+            row = [cell(result["headline"].get(s, {}).get(metric)) for s in systems]
+            lines.append(f"| {set_name} | {metric} | " + " | ".join(row) + " |")
+        walls = [result.get("wall_seconds", {}).get(s) for s in systems]
+        lines.append(f"| {set_name} | wall s | " + " | ".join("–" if w is None else f"{w:.0f}" for w in walls) + " |")
+    return "\n".join(lines)
+
+
+MAKERS = {
+    "olmocr_bench_sample": olmocr_set, "omnidocbench_demo": omnidocbench_set, "docling_tests": docling_set,
+    "sroie_dev": sroie_set, "camelot_tables": camelot_set, "pdfjs_dev": pdfjs_set,
+}  # fmt: skip
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--eval", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "eval")
     parser.add_argument("--pipelines", nargs="+", default=["fast", "standard", "ocr"])
-    parser.add_argument("--sets", nargs="+", default=["olmocr_bench_sample", "omnidocbench_demo", "docling_tests"])
+    parser.add_argument("--sets", nargs="+", choices=ALL_SETS, default=list(ALL_SETS))
+    parser.add_argument("--peers", nargs="*", choices=ALL_PEERS, default=list(ALL_PEERS),
+                        help="peers to run beside docray (OmniDocBench's sample predictions are always scored)")
+    parser.add_argument("--file-timeout", type=float, default=120.0, help="pdfjs_dev: seconds per file when rerun alone")
     parser.add_argument("--keep", type=Path, default=None, help="keep the run outputs here (default: a temp dir)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "eval_all.json")
+    parser.add_argument("--label", default="", help="what was measured (e.g. 'before, commit 4e7b2aa')")
     args = parser.parse_args()
     if not args.eval.is_dir():
         print(f"no {args.eval}; pass --eval", file=sys.stderr)
         return 2
-    makers = {"olmocr_bench_sample": olmocr_set, "omnidocbench_demo": omnidocbench_set, "docling_tests": docling_set}
+    print(f"docray imported from {Path(docray.__file__).parent}", file=sys.stderr)
     results: dict = {}
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
         work = args.keep or Path(scratch)
+        ctx = Context(args.eval, args.pipelines, set(args.peers), work, args.file_timeout)
         for name in args.sets:
             print(f"{name}:", file=sys.stderr)
-            results[name] = makers[name](args.eval, args.pipelines, work)
+            set_started = time.perf_counter()
+            results[name] = MAKERS[name](ctx)
+            print(f"  ({time.perf_counter() - set_started:.0f} s)\n{results[name]['table']}", file=sys.stderr)
+            save(args, results, started, complete=False)  # a long run keeps what it has measured so far
     for name, result in results.items():
         print(f"\n## {name}\n\n{result['table']}")
+    print(f"\n## headline ({args.label or 'this checkout'})\n\n{headline_table(results)}")
+    save(args, results, started, complete=True)
+    print(f"\nsaved {args.out}", file=sys.stderr)
+    return 0
+
+
+def save(args: argparse.Namespace, results: dict, started: float, *, complete: bool) -> None:
     payload = {
+        "label": args.label,
+        "complete": complete,
+        "docray_imported_from": str(Path(docray.__file__).parent),
+        "command": " ".join(sys.argv),
         "pipelines": args.pipelines,
-        "versions": {d: package_version(d) for d in ("docray", "pypdfium2", "onnxruntime", "pymupdf", "rapidfuzz")},
+        "peers": sorted(args.peers),
+        "total_wall_seconds": round(time.perf_counter() - started, 1),
+        "versions": {d: package_version(d) for d in ("docray", "pypdfium2", "onnxruntime", "pymupdf", "pymupdf4llm",
+                                                      "rapidfuzz", "rapidocr", "rapidocr_onnxruntime")},  # fmt: skip
+        "headline": headline_table(results),
         "sets": results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"\nsaved {args.out}", file=sys.stderr)
-    return 0
 
 
 if __name__ == "__main__":

@@ -92,21 +92,37 @@ class TableMatch:
     teds_structure: float
 
 
-def _best_teds(pred: str, versions: Sequence[str], structure_only: bool) -> float:
+TedsCache = dict[tuple[str, str, bool], float]  # (normalised prediction, normalised GT, structure only) -> TEDS
+
+
+def _best_teds(pred: str, versions: Sequence[str], structure_only: bool, cache: TedsCache | None) -> float:
     from docray.evaluation.teds import teds
 
-    return max(teds(pred, version, structure_only) for version in versions)
+    best = 0.0
+    for version in versions:
+        key = (pred, version, structure_only)
+        if cache is None or key not in cache:
+            value = teds(pred, version, structure_only)
+            if cache is None:
+                best = max(best, value)
+                continue
+            cache[key] = value
+        best = max(best, cache[key])
+    return best
 
 
-def score_page(gt_tables: Sequence[Sequence[str]], predicted: Sequence[str]) -> list[TableMatch]:
+def score_page(
+    gt_tables: Sequence[Sequence[str]], predicted: Sequence[str], cache: TedsCache | None = None
+) -> list[TableMatch]:
     """Pair each GT table (its accepted HTML versions, at least one) one-to-one with a predicted table (HTML) by
-    maximum total TEDS; one :class:`TableMatch` per GT table, in GT order."""
+    maximum total TEDS; one :class:`TableMatch` per GT table, in GT order. ``cache`` (optional, the caller's) keeps
+    TEDS values between calls that score the same tables again (a strict and a lenient pass)."""
     from docray.evaluation.assignment import linear_sum_assignment
     from docray.evaluation.teds import normalise_table_html
 
     gts = [[normalise_table_html(v) for v in versions] for versions in gt_tables]
     preds = [normalise_table_html(p) for p in predicted]
-    scores = [[_best_teds(pred, versions, False) if pred else 0.0 for pred in preds] for versions in gts]
+    scores = [[_best_teds(pred, versions, False, cache) if pred else 0.0 for pred in preds] for versions in gts]
     paired: dict[int, int] = {}
     if gts and preds:
         rows, cols = linear_sum_assignment([[1.0 - s for s in row] for row in scores])
@@ -117,7 +133,8 @@ def score_page(gt_tables: Sequence[Sequence[str]], predicted: Sequence[str]) -> 
         if col is None:
             matches.append(TableMatch(index, None, 0.0, 0.0))
         else:
-            matches.append(TableMatch(index, col, scores[index][col], _best_teds(preds[col], versions, True)))
+            structure = _best_teds(preds[col], versions, True, cache)
+            matches.append(TableMatch(index, col, scores[index][col], structure))
     return matches
 
 
@@ -223,9 +240,10 @@ class TableReport:
 
 
 def score_table_run(
-    run: RunOutputs, gt: TableGroundTruth, *, only_matched: bool = False
+    run: RunOutputs, gt: TableGroundTruth, *, only_matched: bool = False, cache: TedsCache | None = None
 ) -> tuple[TableReport, StemMatch]:
-    """TEDS/TEDS-S per GT table of one run (tables of missing or failed documents score 0)."""
+    """TEDS/TEDS-S per GT table of one run (tables of missing or failed documents score 0; ``cache``: see
+    :func:`score_page`)."""
     outputs, match = stem_outputs(run, list(dict.fromkeys(t.document for t in gt.tables)))
     groups: dict[tuple[Any, int | None], list[GtTable]] = {}  # (document, page or None for the whole document)
     for table in gt.tables:  # tables naming one document differently ("x", "pdf/x.pdf") share its page pool
@@ -240,7 +258,7 @@ def score_table_run(
         status = "missing" if doc is None else "failed" if doc.status == "error" or doc.markdown is None else "ok"
         markdown = "" if doc is None else (doc.markdown or "") if page is None else (doc.pages.get(page - 1) or "")
         predicted = markdown_tables(markdown)
-        for table, result in zip(tables, score_page([t.versions for t in tables], predicted)):
+        for table, result in zip(tables, score_page([t.versions for t in tables], predicted, cache)):
             per_table.append({
                 "id": table.id, "document": table.document, "page": table.page, "teds": result.teds,
                 "teds_structure": result.teds_structure, "prediction": result.prediction,

@@ -143,6 +143,10 @@ def _mean(values: list[float]) -> float | None:
     return statistics.fmean(values) if values else None
 
 
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
 def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
@@ -158,6 +162,8 @@ class TextReport:
             "documents": len(cers), "mean_cer": _mean(cers), "median_cer": _median(cers),
             "mean_ned": _mean(neds), "median_ned": _median(neds),
             "empty_predictions": sum(d["pred_chars"] == 0 for d in self.per_document.values()),
+            "cer_over_all_characters": _ratio(sum(d["distance"] for d in self.per_document.values()),
+                                              sum(d["gt_chars"] for d in self.per_document.values())),
         }  # fmt: skip
 
 
