@@ -162,6 +162,10 @@ def raw_ocr_peers(ctx: Context, images: list[Path]) -> dict[str, System]:
     return {RAW_OCR[name]: run_raw_ocr(ctx, name, images) for name in RAW_OCR if name in ctx.peers}
 
 
+def system_dicts(scores: list, systems: dict[str, System]) -> dict[str, dict]:
+    return {s.label: {**s.to_dict(explanations=False), "run": systems[s.label][1]} for s in scores}
+
+
 def wall_of(systems: dict[str, System]) -> dict[str, float | None]:
     return {name: info.get("wall_seconds") for name, (_, info) in systems.items()}
 
@@ -179,7 +183,7 @@ def olmocr_set(ctx: Context) -> dict:
     headline = {s.label: {"olmOCR overall": s.report.overall} for s in scores}
     return {"ground_truth": gt.describe(), "table": Evaluation(gt, scores).to_markdown(), "headline": headline,
             "wall_seconds": wall_of(systems),
-            "systems": {s.label: {**s.to_dict(explanations=False), "run": systems[s.label][1]} for s in scores}}  # fmt: skip
+            "systems": system_dicts(scores, systems)}  # fmt: skip
 
 
 def omnidocbench_set(ctx: Context) -> dict:
@@ -197,7 +201,7 @@ def omnidocbench_set(ctx: Context) -> dict:
                              "OmniDocBench reading-order edit ↓": summary["reading_order_edit"]}  # fmt: skip
     return {"ground_truth": gt.describe(), "table": Evaluation(gt, scores).to_markdown(), "headline": headline,
             "wall_seconds": wall_of(systems),
-            "systems": {s.label: {**s.to_dict(explanations=False), "run": systems[s.label][1]} for s in scores}}  # fmt: skip
+            "systems": system_dicts(scores, systems)}  # fmt: skip
 
 
 def docling_documents(root: Path) -> list[tuple[Path, Path]]:
@@ -237,8 +241,8 @@ def structure_rows(run: RunOutputs, pairs: list[tuple[Path, Path]]) -> dict:
 
 
 def docling_table(rows: dict[str, dict]) -> str:
-    head = ["system", "docs with text", "text NED mean", "text NED median", "tables (docling)", "docs: same table count",
-            "headings (docling)", "docs: headings within ±1", "wall s"]  # fmt: skip
+    head = ["system", "docs with text", "text NED mean", "text NED median", "tables (docling)",
+            "docs: same table count", "headings (docling)", "docs: headings within ±1", "wall s"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
     for name, r in rows.items():
         n = r["documents"]
@@ -262,7 +266,8 @@ def docling_set(ctx: Context) -> dict:
         "ground_truth": {"kind": "docling regression Markdown (tool output, not human-verified)",
                          "documents": len(pairs)},  # fmt: skip
         "table": docling_table(rows),
-        "headline": {name: {"docling text NED ↓ (vs docling's output)": r["mean_text_ned"]} for name, r in rows.items()},
+        "headline": {name: {"docling text NED ↓ (vs docling's output)": r["mean_text_ned"]}
+                     for name, r in rows.items()},  # fmt: skip
         "wall_seconds": wall_of(systems),
         "systems": rows,
     }
@@ -336,8 +341,8 @@ def camelot_set(ctx: Context) -> dict:
         lenient_report, _ = score_table_run(run, lenient, cache=cache)
         rows.append((name, report, match))
         s, ls = report.summary(), lenient_report.summary()
-        results[name] = {"summary": s, "lenient_summary": ls, "match": match.to_dict(),
-                         "per_table": report.per_table, "lenient_per_table": lenient_report.per_table, "run": info}  # fmt: skip
+        results[name] = {"summary": s, "lenient_summary": ls, "match": match.to_dict(), "per_table": report.per_table,
+                         "lenient_per_table": lenient_report.per_table, "run": info}  # fmt: skip
         headline[name] = {"camelot TEDS": s["mean_teds"], "camelot TEDS-S": s["mean_teds_structure"],
                           "camelot TEDS lenient": ls["mean_teds"]}  # fmt: skip
     table = table_table(rows).split("\n")
@@ -363,7 +368,9 @@ _RUN = "import sys; from docray.cli import main; sys.exit(main(sys.argv[1:]))"
 def _run_cli(pipeline: str, files: list[Path], out: Path, timeout: float) -> str:
     """``docray run`` in a subprocess; "ok", "timeout" or "exit <rc>"."""
     shutil.rmtree(out, ignore_errors=True)
-    command = [sys.executable, "-c", _RUN, "run", pipeline, "-o", str(out), "--executor", "local", "--no-progress"]
+    # -P: the working directory does not go first on sys.path, so PYTHONPATH decides which docray runs
+    command = [sys.executable, "-P", "-c", _RUN, "run", pipeline, "-o", str(out), "--executor", "local"]
+    command.append("--no-progress")
     for path in files:
         command += ["-i", str(path)]
     try:
@@ -417,11 +424,13 @@ def pdfjs_set(ctx: Context, chunk: int = 40) -> dict:
         else "crash" if v.startswith("crash") else "error" for v in outcome.values()
     )  # fmt: skip
     errors = Counter(v.split(":", 1)[1] for v in outcome.values() if v.startswith("error:"))
-    table = ["| pipeline | PDFs | ok | partial | error rows | crash | timeout | wall s |", "|---|---:|---:|---:|---:|---:|---:|---:|",
+    table = ["| pipeline | PDFs | ok | partial | error rows | crash | timeout | wall s |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|",
              f"| docray {pipeline} | {len(pdfs)} | {counts['ok']} | {counts['partial']} | {counts['error']} | "
              f"{counts['crash']} | {counts['timeout']} | {wall:.0f} |"]  # fmt: skip
     table.append("\nerror rows by error_code: " + ", ".join(f"{k} {v}" for k, v in errors.most_common()))
-    table.append("pages with an error_code (status:code): " + ", ".join(f"{k} {v}" for k, v in page_codes.most_common()))
+    pages = ", ".join(f"{k} {v}" for k, v in page_codes.most_common())
+    table.append(f"pages with an error_code (status:code): {pages or 'none'}")
     return {
         "ground_truth": {"kind": "robustness (no GT)", "pdfs": len(pdfs), "pipeline": pipeline},
         "table": "\n".join(table),
@@ -475,7 +484,8 @@ def main() -> int:
     parser.add_argument("--sets", nargs="+", choices=ALL_SETS, default=list(ALL_SETS))
     parser.add_argument("--peers", nargs="*", choices=ALL_PEERS, default=list(ALL_PEERS),
                         help="peers to run beside docray (OmniDocBench's sample predictions are always scored)")
-    parser.add_argument("--file-timeout", type=float, default=120.0, help="pdfjs_dev: seconds per file when rerun alone")
+    parser.add_argument("--file-timeout", type=float, default=120.0,
+                        help="pdfjs_dev: seconds per file when rerun alone")  # fmt: skip
     parser.add_argument("--keep", type=Path, default=None, help="keep the run outputs here (default: a temp dir)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "eval_all.json")
     parser.add_argument("--label", default="", help="what was measured (e.g. 'before, commit 4e7b2aa')")
