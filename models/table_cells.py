@@ -14,7 +14,7 @@ import bisect
 import html
 import re
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 from docray.models.protocols import PixelBox, TableCell
@@ -158,6 +158,39 @@ def assign_words(
             index = best if overlaps[best] > 0 else min(range(len(boxes)), key=lambda i: _distance(center, boxes[i]))
         out[index].append(word)
     return out
+
+
+def stretch_rows_to_text(cells: Sequence[TableCell], words: Sequence[Word], region: Box) -> list[TableCell]:
+    """The cells with their boxes stretched vertically onto the text, when the model's rows fall short of it.
+
+    A structure model's cell boxes can drift: on a long table each row's box sits a little higher than the
+    one before, until the last rows' boxes cover the text of the rows above and the last line of text lies
+    below every box (its words were dropped and the rows below an empty one moved up).  When the words in
+    ``region`` reach more than half a row above the first row's boxes or below the last row's, the boxes are
+    mapped linearly so that the first row's median top lies on the top of the text and the last row's median
+    bottom on its bottom.  Boxes that cover the text are left as they are.
+    """
+    num_rows, _ = grid_size(cells)
+    inside = [w for w in words if _inside(_center(w.box), region)]
+    if num_rows < 2 or not inside:
+        return list(cells)
+    first = [c for c in cells if c.row == 0]
+    last = [c for c in cells if c.row + c.rowspan == num_rows]
+    top = statistics.median(c.box[1] for c in first)
+    bottom = statistics.median(c.box[3] for c in last)
+    text_top = min(w.box[1] for w in inside)
+    text_bottom = max(w.box[3] for w in inside)
+    row_height = (bottom - top) / num_rows
+    if row_height <= 0 or (top - text_top <= row_height / 2 and text_bottom - bottom <= row_height / 2):
+        return list(cells)
+    scale = (text_bottom - text_top) / (bottom - top)
+    if not 0.5 <= scale <= 2.0:  # not a drift: text that is not the table's
+        return list(cells)
+
+    def y(v: float) -> float:
+        return text_top + (v - top) * scale
+
+    return [replace(c, box=(c.box[0], y(c.box[1]), c.box[2], y(c.box[3]))) for c in cells]
 
 
 def cell_text(words: Sequence[Word]) -> str:

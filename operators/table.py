@@ -22,15 +22,24 @@ from docray.config import OperatorConfig
 from docray.models import registry
 from docray.models.onnx import threads_for
 from docray.models.protocols import TableStructure
-from docray.models.table_cells import Box, Word, assign_words, cell_text, table_html, to_page_box, words_of
+from docray.models.table_cells import (
+    Box,
+    Word,
+    assign_words,
+    cell_text,
+    stretch_rows_to_text,
+    table_html,
+    to_page_box,
+    words_of,
+)
 from docray.models.table_grid import grid_size
 from docray.models.table_slanet import SlanetOptions
 from docray.operators.base import Level, Operator, Row, error_fields, is_error, share_timing
 from docray.operators.page_image import decode_page_image
-from docray.operators.textlayer.aligned_tables import aligned_tables
-from docray.operators.textlayer.page_tables import ALIGNED_LABEL, RULED_LABEL, merge_tables
+from docray.operators.textlayer.aligned_tables import Piece, aligned_tables
+from docray.operators.textlayer.page_tables import ALIGNED_LABEL, RULED_LABEL, mark_table_captions, merge_tables
 from docray.operators.textlayer.ruled_tables import ruled_grids
-from docray.schema import BlockType, Route
+from docray.schema import BlockType, FontFlags, Route
 
 
 class TableConfig(OperatorConfig):
@@ -153,6 +162,7 @@ def page_words(row: Row) -> list[Word]:
 def table_record(job: TableJob, structure: TableStructure, words: list[Word]) -> dict[str, Any]:
     """The TABLE row of one recognised table."""
     cells = [replace(c, box=to_page_box(c.box, job.crop_origin, job.points_per_pixel)) for c in structure.cells]
+    cells = stretch_rows_to_text(cells, words, job.region.padded)
     texts = [cell_text(ws) for ws in assign_words(words, cells, region=job.region.padded)]
     num_rows, num_cols = grid_size(structure.cells)
     return {
@@ -197,7 +207,7 @@ class TableOperator(Operator[TableConfig]):
             if is_error(row):
                 continue
             try:
-                skip = self._add_ruled_tables(row)
+                skip = self._text_layer_tables(row)
                 regions = table_regions(row, self.config.padding, self.config.max_tables_per_page, skip)
                 jobs.extend(crop_jobs(i, row, regions))
             except Exception as exc:
@@ -206,20 +216,27 @@ class TableOperator(Operator[TableConfig]):
         share_timing(rows, out, self.name, time.perf_counter() - start)
         return out
 
-    def _add_ruled_tables(self, row: Row) -> frozenset[str]:
-        """Merge the page's ruled grids into its layout blocks and tables; the labels of blocks already read."""
+    def _text_layer_tables(self, row: Row) -> frozenset[str]:
+        """On a txt page: merge the tables found from rules and text alignment into the layout blocks and
+        ``tables``, and mark the captions of tables; returns the labels of the blocks already read."""
         if row.get("route") != Route.TXT.value:
             return frozenset()
+        pieces = [
+            Piece(span["text"], tuple(span["bbox"]), bool((span.get("flags") or 0) & FontFlags.MONOSPACE))
+            for span in row.get("spans") or ()
+            if span.get("bbox")
+        ]
         segments = row.get("line_segments") if self.config.ruled_tables else None
         words = page_words(row)
         grids = ruled_grids([tuple(float(v) for v in s) for s in segments], words, self.config.min_filled) if segments else []
-        pieces = [(span["text"], tuple(span["bbox"])) for span in row.get("spans") or () if span.get("bbox")]
         aligned = aligned_tables(pieces) if self.config.aligned_tables else []
-        if not grids and not aligned:
-            return frozenset()
-        merged = merge_tables(row.get("layout_blocks") or [], grids, words, aligned)
-        row["layout_blocks"] = merged.layout_blocks
-        row["tables"].extend(merged.ruled)
+        blocks = row.get("layout_blocks") or []
+        if grids or aligned:
+            merged = merge_tables(blocks, grids, words, aligned)
+            blocks = merged.layout_blocks
+            row["tables"].extend(merged.ruled)
+        if blocks:
+            row["layout_blocks"] = mark_table_captions(blocks, pieces)
         return frozenset({RULED_LABEL, ALIGNED_LABEL})
 
     def _recognise(self, rows: list[Row], jobs: list[TableJob]) -> None:

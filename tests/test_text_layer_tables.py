@@ -151,3 +151,37 @@ def test_a_table_the_layout_model_missed_becomes_one_table_block(rules):
     assert "Sales by region" in layout.blocks[table - 1].text  # in reading order: title, table, note
     assert "preliminary" in layout.blocks[table + 1].text
     assert not any("1200" in (b.text or "") for b in layout.blocks)  # cell text is not a paragraph too
+
+
+def test_a_paragraph_that_labels_the_table_next_to_it_becomes_its_caption():
+    from docray.operators.textlayer.page_tables import mark_table_captions
+
+    table = {"type": "table", "bbox": [100.0, 300.0, 500.0, 420.0], "score": 0.9, "label": "table"}
+    above = {"type": "text", "bbox": [100.0, 250.0, 500.0, 290.0], "score": 0.9, "label": "text"}
+    far = {"type": "text", "bbox": [100.0, 100.0, 500.0, 140.0], "score": 0.9, "label": "text"}
+    below = {"type": "text", "bbox": [100.0, 428.0, 500.0, 450.0], "score": 0.9, "label": "text"}
+    pieces = [
+        ("Table 1. HPO performed in OTSL and HTML", (100.0, 252.0, 480.0, 262.0)),
+        ("representation on the same architecture.", (100.0, 264.0, 400.0, 274.0)),
+        ("Table 2 shows more results than we can discuss.", (100.0, 102.0, 480.0, 112.0)),
+        ("The table reads as follows.", (100.0, 430.0, 300.0, 440.0)),
+    ]
+    out = mark_table_captions([table, above, far, below], pieces)
+    assert [b["type"] for b in out] == ["table", "table_caption", "text", "text"]
+
+
+def test_model_rows_that_drift_above_the_text_are_stretched_onto_it():
+    from docray.models.protocols import TableCell
+    from docray.models.table_cells import Word, assign_words, cell_text, stretch_rows_to_text
+
+    # 6 text rows 20 points apart from y=100; the model's rows are 17 points apart: the last row's text lies
+    # below every box and the rows above it read the text of the row above.
+    words = [Word(f"r{r}c{c}", (100.0 + 60 * c, 102.0 + 20 * r, 140.0 + 60 * c, 114.0 + 20 * r)) for r in range(6) for c in range(2)]
+    cells = [TableCell(row=r, col=c, box=(100.0 + 60 * c, 101.0 + 17 * r, 140.0 + 60 * c, 115.0 + 17 * r)) for r in range(6) for c in range(2)]
+    region = (96.0, 96.0, 224.0, 224.0)
+    drifted = [cell_text(ws) for ws in assign_words(words, cells, region)]
+    assert drifted != [w.text for w in words]  # the bug: values moved a row and the last row was lost
+    stretched = stretch_rows_to_text(cells, words, region)
+    assert [cell_text(ws) for ws in assign_words(words, stretched, region)] == [w.text for w in words]
+    on_text = [TableCell(row=r, col=c, box=(100.0 + 60 * c, 101.0 + 20 * r, 140.0 + 60 * c, 115.0 + 20 * r)) for r in range(6) for c in range(2)]
+    assert stretch_rows_to_text(on_text, words, region) == on_text  # boxes that cover the text stay

@@ -3,7 +3,8 @@
 Pure functions over text pieces ``(text, box)`` in page points (text-layer spans: a span is a run of
 characters without a wide gap, so the cells of a row are separate pieces):
 
-1. pieces are grouped into text rows (vertical overlap); a row of two or more pieces is a *split* row;
+1. pieces are grouped into text rows (vertical overlap); pieces of a row closer than a gutter are one (a bold
+   run and the rest of its sentence); a row of two or more pieces is a *split* row;
 2. a run of consecutive rows, no wider apart than :attr:`AlignOptions.max_row_gap` line heights, that starts
    and ends with a split row and holds at least :attr:`AlignOptions.min_rows` split rows is a candidate;
 3. its columns are the runs of x that the pieces of its split rows cover; the gutters between them are where
@@ -13,19 +14,31 @@ characters without a wide gap, so the cells of a row are separate pieces):
    rows, and its pieces read like cells, not prose: the median piece of every column is shorter than
    :attr:`AlignOptions.max_cell_chars` characters and some column's median piece at most
    :attr:`AlignOptions.short_cell_chars` (lists, references and two-column prose have a long column beside a
-   short one, or two long ones).
+   short one, or two long ones), at most :attr:`AlignOptions.max_long_share` of its characters lie in pieces
+   that long, its first column is not all list markers (bullets, ``1.``, ``a)``) and most
+   of its pieces are not set in a monospaced font (program code lines up too).
 """
 
 from __future__ import annotations
 
 import html
+import re
 import statistics
 from dataclasses import dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from docray.models.table_cells import Box
 
-Piece = tuple[str, Box]
+# a list item's marker: a bullet or dash, or a number or letter with a dot or parenthesis
+LIST_MARKER = re.compile(r"^(?:[\u2022\u25e6\u25aa\u25cf\u25a0\u2023\u2219\u00b7\u2013\u2014*\-\ufffd\uf0b7\uf0a7]|\(?\d{1,3}[.)]|\(?[A-Za-z][.)]|\(?[ivxIVX]{1,4}[.)])$")
+
+
+class Piece(NamedTuple):
+    """A run of text on one line (a text-layer span)."""
+
+    text: str
+    box: Box
+    monospace: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +50,7 @@ class AlignOptions:
     min_column_rows: int = 2  # split rows with a piece in a column for the column to count
     max_cell_chars: int = 40  # every column's median piece is shorter
     short_cell_chars: int = 12  # and some column's median piece is at most this long
+    max_long_share: float = 0.5  # at most this share of the characters lie in pieces of max_cell_chars or more
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +101,20 @@ def text_rows(pieces: Sequence[Piece]) -> list[list[Piece]]:
                 continue
         rows.append([piece])
     return [sorted(row, key=lambda p: p[1][0]) for row in rows]
+
+
+def _joined(row: list[Piece], min_gutter: float) -> list[Piece]:
+    """A row's pieces with those closer than ``min_gutter`` line heights joined (left to right)."""
+    out: list[Piece] = []
+    gutter = min_gutter * _height(row)
+    for piece in row:
+        if out and piece.box[0] - out[-1].box[2] < gutter:
+            last = out[-1]
+            box = (last.box[0], min(last.box[1], piece.box[1]), max(last.box[2], piece.box[2]), max(last.box[3], piece.box[3]))
+            out[-1] = Piece(f"{last.text.rstrip()} {piece.text.lstrip()}", box, last.monospace and piece.monospace)
+        else:
+            out.append(piece)
+    return out
 
 
 def _height(row: list[Piece]) -> float:
@@ -162,7 +190,7 @@ def _table_of(run: list[list[Piece]], options: AlignOptions) -> AlignedTable | N
     support = [0] * len(columns)
     for r, row in enumerate(run):
         placed: dict[int, list[tuple[int, str]]] = {}
-        for text, box in row:
+        for text, box, _ in row:
             cols = [k for k, (a, b) in enumerate(columns) if min(b, box[2]) - max(a, box[0]) > 0]
             if not cols:
                 continue
@@ -184,6 +212,15 @@ def _table_of(run: list[list[Piece]], options: AlignOptions) -> AlignedTable | N
     medians = [statistics.median(len(t) for t in texts) if texts else 0 for texts in texts_by_col]
     if max(medians) >= options.max_cell_chars or min(medians) > options.short_cell_chars:
         return None
+    first = [c.text for c in cells if c.col == 0 and c.colspan == 1]
+    if first and all(LIST_MARKER.match(t.strip()) for t in first):
+        return None
+    pieces = [p for row in run for p in row]
+    if sum(p.monospace for p in pieces) * 2 >= len(pieces):
+        return None
+    long_chars = sum(len(p.text) for p in pieces if len(p.text) >= options.max_cell_chars)
+    if long_chars > options.max_long_share * sum(len(p.text) for p in pieces):  # lines of prose
+        return None
     boxes = [p[1] for row in run for p in row]
     bbox = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
     return AlignedTable(bbox, len(run), len(columns), tuple(cells))
@@ -197,9 +234,10 @@ def _horizontal(piece: Piece) -> bool:
 
 def aligned_tables(pieces: Sequence[Piece], options: AlignOptions = AlignOptions()) -> list[AlignedTable]:
     """The tables that text alignment shows among ``pieces`` (see the module docstring)."""
-    pieces = [p for p in pieces if p[0].strip() and _horizontal(p)]
+    pieces = [Piece(*p) for p in pieces if p[0].strip() and _horizontal(Piece(*p))]
+    rows = [_joined(row, options.min_gutter) for row in text_rows(pieces)]
     tables = []
-    for run in candidate_runs(text_rows(pieces), options):
+    for run in candidate_runs(rows, options):
         table = _table_of(run, options)
         if table is not None:
             tables.append(table)

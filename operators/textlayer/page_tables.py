@@ -20,6 +20,7 @@ on the table's cells (those lie inside the table and go to it, see :mod:`.region
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -32,6 +33,12 @@ RULED_LABEL = "ruled_table"  # label of an added layout block: a table read from
 PARTLY_RULED_LABEL = "partly_ruled_table"  # label of an added layout block: rules found it, the structure model reads it
 ALIGNED_LABEL = "aligned_table"  # label of an added layout block: a table read from the alignment of its text
 _FIGURES = frozenset({BlockType.IMAGE.value, BlockType.IMAGE_BODY.value})
+# a table caption's label: "Table 3", "Tab. 2:", "TABLE IV." (and the same word in other languages), then a number
+TABLE_LABEL = re.compile(
+    r"^\s*(?:Table|TABLE|Tab\.|Tableau|TABLEAU|Tabelle|Tabla|Tabella|Tabel|Tabell|Tabulka|Tablica|Таблица|表)\s*"
+    r"(?:\d+|[IVXLC]+\b)"
+)
+MAX_CAPTION_GAP = 24.0  # points between a caption and its table
 MIN_OVERLAP = 0.5  # share of the smaller box that a grid and a layout box must share to be one table
 
 
@@ -105,3 +112,28 @@ def merge_tables(
         tables.append(table.bbox)
     out.layout_blocks = kept
     return out
+
+
+def _block_text(box: Sequence[float], pieces: Sequence[tuple[str, Sequence[float]]]) -> str:
+    inside = [(b[1], b[0], t) for t, b, *_ in pieces if box[0] <= (b[0] + b[2]) / 2 <= box[2] and box[1] <= (b[1] + b[3]) / 2 <= box[3]]
+    return " ".join(t for _, _, t in sorted(inside))
+
+
+def mark_table_captions(layout_blocks: Sequence[dict[str, Any]], pieces: Sequence[tuple[str, Sequence[float]]]) -> list[dict[str, Any]]:
+    """The blocks with every text block that starts with a table label (``Table 1.``, :data:`TABLE_LABEL`) and
+    sits right above or below a table (at most :data:`MAX_CAPTION_GAP` points, sharing half its width) made a
+    ``table_caption``: the layout model often takes a long caption for a paragraph."""
+    blocks = [dict(b) for b in layout_blocks]
+    tables = [b["bbox"] for b in blocks if b.get("type") == BlockType.TABLE.value]
+    for block in blocks:
+        if block.get("type") != BlockType.TEXT.value or not tables:
+            continue
+        x0, y0, x1, y1 = block["bbox"]
+        near = False
+        for t in tables:
+            shared = min(x1, t[2]) - max(x0, t[0])
+            gap = max(t[1] - y1, y0 - t[3])
+            near = near or (0 <= gap <= MAX_CAPTION_GAP or -2.0 <= gap < 0) and shared >= 0.5 * min(x1 - x0, t[2] - t[0])
+        if near and TABLE_LABEL.match(_block_text(block["bbox"], pieces)):
+            block["type"] = BlockType.TABLE_CAPTION.value
+    return blocks

@@ -17,6 +17,7 @@ would glue them together.
 
 from __future__ import annotations
 
+import bisect
 import statistics
 from dataclasses import dataclass
 from typing import Sequence
@@ -141,11 +142,14 @@ def _separators(lines: list[Line], low: float, high: float) -> list[Band]:
     return out
 
 
-def _covered(lines: list[Line], band: Band, start: float, end: float) -> bool:
-    """Whether lines within ``band`` (give or take :data:`SNAP`) cover at least :data:`COVER` of ``start..end``."""
-    spans = sorted(
-        (max(start, ln.start), min(end, ln.end)) for ln in lines if band[0] - SNAP - 0.5 <= ln.at <= band[1] + SNAP + 0.5
-    )
+def _near(lines: list[Line], band: Band) -> list[Line]:
+    """The lines that lie within ``band``, give or take :data:`SNAP`."""
+    return [ln for ln in lines if band[0] - SNAP - 0.5 <= ln.at <= band[1] + SNAP + 0.5]
+
+
+def _covered(lines: list[Line], start: float, end: float) -> bool:
+    """Whether ``lines`` (the lines of one separator) cover at least :data:`COVER` of ``start..end``."""
+    spans = sorted((max(start, ln.start), min(end, ln.end)) for ln in lines)
     total, reach = 0.0, start
     for s, e in spans:
         s = max(s, reach)
@@ -156,12 +160,35 @@ def _covered(lines: list[Line], band: Band, start: float, end: float) -> bool:
 
 
 def group_bands(horizontal: list[Line], vertical: list[Line]) -> tuple[list[Band], list[Band]]:
-    """The row and column separators of one connected group of lines."""
+    """The row and column separators of one connected group of lines.
+
+    Where the horizontal rules run on past the outermost vertical rule (a table ruled between its inner
+    columns only), their ends bound one more column on that side; vertical rules past the outermost
+    horizontal ones bound one more row alike.
+    """
     top = min(v.start for v in vertical)
     bottom = max(v.end for v in vertical)
     left = min(h.start for h in horizontal)
     right = max(h.end for h in horizontal)
-    return _separators(horizontal, top, bottom), _separators(vertical, left, right)
+    rows, cols = _separators(horizontal, top, bottom), _separators(vertical, left, right)
+    if rows and cols:
+        rows = _outer(rows, [v.start for v in vertical], [v.end for v in vertical])
+        cols = _outer(cols, [h.start for h in horizontal], [h.end for h in horizontal])
+    return rows, cols
+
+
+def _outer(bands: list[Band], starts: list[float], ends: list[float]) -> list[Band]:
+    """``bands`` with one more separator before (after) them where half of the crossing lines start (end) at
+    least :data:`MIN_BAND` before (after) the first (last) band."""
+    first, last = bands[0][0], bands[-1][1]
+    before = sorted(s for s in starts if s < first - MIN_BAND)
+    after = sorted(e for e in ends if e > last + MIN_BAND)
+    out = list(bands)
+    if len(before) * 2 >= len(starts):
+        out.insert(0, (before[-len(before) // 2], before[-len(before) // 2]))
+    if len(after) * 2 >= len(ends):
+        out.append((after[len(after) // 2], after[len(after) // 2]))
+    return out
 
 
 def grid_of(horizontal: list[Line], vertical: list[Line], rows: list[Band], cols: list[Band]) -> RuledGrid | None:
@@ -185,11 +212,13 @@ def grid_of(horizontal: list[Line], vertical: list[Line], rows: list[Band], cols
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
 
+    col_lines = [_near(vertical, band) for band in cols]
+    row_lines = [_near(horizontal, band) for band in rows]
     for r in range(n_rows):
         for c in range(n_cols):
-            if c + 1 < n_cols and not _covered(vertical, cols[c + 1], rows[r][1], rows[r + 1][0]):
+            if c + 1 < n_cols and not _covered(col_lines[c + 1], rows[r][1], rows[r + 1][0]):
                 union(r * n_cols + c, r * n_cols + c + 1)
-            if r + 1 < n_rows and not _covered(horizontal, rows[r + 1], cols[c][1], cols[c + 1][0]):
+            if r + 1 < n_rows and not _covered(row_lines[r + 1], cols[c][1], cols[c + 1][0]):
                 union(r * n_cols + c, (r + 1) * n_cols + c)
     cells = _rectangular_cells(find, n_rows, n_cols, rows, cols)
     return RuledGrid((cols[0][0], rows[0][0], cols[-1][1], rows[-1][1]), tuple(rows), tuple(cols), tuple(cells))
@@ -204,7 +233,7 @@ def _rectangular_cells(find, n_rows: int, n_cols: int, rows: list[Band], cols: l
             rect[0], rect[1] = min(rect[0], r), min(rect[1], c)
             rect[2], rect[3] = max(rect[2], r), max(rect[3], c)
     boxes = list(rects.values())
-    merged = True
+    merged = sum((b[2] - b[0] + 1) * (b[3] - b[1] + 1) for b in boxes) > n_rows * n_cols  # some rectangles overlap
     while merged:  # an L-shaped group's rectangle covers other groups: take them in
         merged = False
         for i in range(len(boxes)):
@@ -227,15 +256,25 @@ def _rectangular_cells(find, n_rows: int, n_cols: int, rows: list[Band], cols: l
 
 
 def words_in_cells(grid: RuledGrid, words: Sequence[Word]) -> list[list[Word]]:
-    """The words whose centre lies in each cell of ``grid`` (``grid.cells`` order)."""
+    """The words whose centre lies in each cell of ``grid`` (``grid.cells`` order); a centre on a separator goes to
+    the slot it is nearer to."""
     out: list[list[Word]] = [[] for _ in grid.cells]
+    slots: dict[tuple[int, int], int] = {}
+    for k, cell in enumerate(grid.cells):
+        for r in range(cell.row, cell.row + cell.rowspan):
+            for c in range(cell.col, cell.col + cell.colspan):
+                slots[(r, c)] = k
+    row_cuts = [(a + b) / 2 for a, b in grid.rows]
+    col_cuts = [(a + b) / 2 for a, b in grid.cols]
     for word in words:
         x, y = (word.box[0] + word.box[2]) / 2, (word.box[1] + word.box[3]) / 2
-        for k, cell in enumerate(grid.cells):
-            x0, y0, x1, y1 = cell.box
-            if x0 <= x <= x1 and y0 <= y <= y1:
-                out[k].append(word)
-                break
+        if not (row_cuts[0] <= y <= row_cuts[-1] and col_cuts[0] <= x <= col_cuts[-1]):
+            continue
+        r = min(bisect.bisect_right(row_cuts, y) - 1, grid.num_rows - 1)
+        c = min(bisect.bisect_right(col_cuts, x) - 1, grid.num_cols - 1)
+        k = slots.get((r, c))
+        if k is not None:
+            out[k].append(word)
     return out
 
 
