@@ -30,6 +30,10 @@ Everything runs in this process (LocalExecutor), except pdfjs_dev (below). Wall 
 Raw OCR ("rapidocr-v4" = `rapidocr_onnxruntime` 1.4.4, PP-OCRv4; "rapidocr-v6" = `rapidocr` 3.10.0, PP-OCRv6 small):
 the library's own output lines, in its order, joined by newlines, scored as plain text (no Markdown stripping).
 
+Long runs: `--keep DIR --reuse-runs` scores the kept runs of an interrupted run instead of running them again (only
+runs that finished, by the same docray); docray runs and peers can be measured apart (`--pipelines` with no names
+runs peers only; `--peers` with no names runs none) and joined with `--merge A.json B.json --out C.json`.
+
 Before/after: to score an older commit's pipelines with this script's scorers, install that commit elsewhere and put
 it first on PYTHONPATH, with the current `docray/evaluation` copied over it (the scorers only; see
 benchmarks/README.md "Issue 16: before and after"). The script prints which docray it imported.
@@ -80,13 +84,33 @@ class Context:
     peers: set[str]
     work: Path
     file_timeout: float
+    reuse_runs: bool = False
     ocr_engines: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def docray_runs(self, folder: str, inputs: list[Path]) -> dict[str, System]:
-        return {f"docray {p}": run_docray(p, inputs, self.work / folder / p) for p in self.pipelines}
+        return {f"docray {p}": run_docray(p, inputs, self.work / folder / p, self.reuse_runs) for p in self.pipelines}
 
 
-def run_docray(pipeline: str, inputs: list[Path], out: Path) -> System:
+def finished_run(out: Path, pipeline: str) -> System | None:
+    """A kept run of ``pipeline`` by this same docray (``run.json``: finished, same module), read back, or None."""
+    try:
+        manifest = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    report = manifest.get("report") or {}
+    if not manifest.get("finished") or report.get("pipeline") != pipeline:
+        return None
+    if Path(manifest.get("docray_module", "")).parent != Path(docray.__file__).parent:
+        return None
+    info = {"documents": report.get("documents"), "pages": report.get("pages"), "by_status": report.get("status"),
+            "wall_seconds": report.get("wall_seconds"), "reused": str(out)}  # fmt: skip
+    print(f"  docray {pipeline}: reused {out} ({info['wall_seconds']} s when it ran)", file=sys.stderr)
+    return read_run_outputs(out), info
+
+
+def run_docray(pipeline: str, inputs: list[Path], out: Path, reuse: bool = False) -> System:
+    if reuse and (kept := finished_run(out, pipeline)) is not None:
+        return kept
     shutil.rmtree(out, ignore_errors=True)  # a run appends Parquet parts: start from an empty folder
     started = time.perf_counter()
     report = run_pipeline(load_pipeline(pipeline), [str(p) for p in inputs], str(out), executor=LocalExecutor())
@@ -390,6 +414,8 @@ def _rows(out: Path, wanted: tuple[str, ...]) -> list[dict]:
 
 
 def pdfjs_set(ctx: Context, chunk: int = 40) -> dict:
+    if not ctx.pipelines:
+        return {"table": "(no pipeline)", "headline": {}, "wall_seconds": {}, "systems": {}}
     pipeline = ctx.pipelines[0]
     pdfs = sorted((ctx.root / "pdfjs_dev" / "pdf").glob("*.pdf"))
     outcome: dict[str, str] = {}
@@ -480,16 +506,25 @@ MAKERS = {
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--eval", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "eval")
-    parser.add_argument("--pipelines", nargs="+", default=["fast", "standard", "ocr"])
+    parser.add_argument("--pipelines", nargs="*", default=["fast", "standard", "ocr"],
+                        help="docray pipelines to run (none: peers only)")
     parser.add_argument("--sets", nargs="+", choices=ALL_SETS, default=list(ALL_SETS))
     parser.add_argument("--peers", nargs="*", choices=ALL_PEERS, default=list(ALL_PEERS),
                         help="peers to run beside docray (OmniDocBench's sample predictions are always scored)")
     parser.add_argument("--file-timeout", type=float, default=120.0,
                         help="pdfjs_dev: seconds per file when rerun alone")  # fmt: skip
     parser.add_argument("--keep", type=Path, default=None, help="keep the run outputs here (default: a temp dir)")
+    parser.add_argument("--reuse-runs", action="store_true",
+                        help="with --keep: score a kept run folder instead of running again when its run.json says it "
+                             "finished, with the same pipeline, by this same docray (its wall seconds are reused)")
+    parser.add_argument("--merge", nargs="+", type=Path, metavar="JSON",
+                        help="run nothing: merge earlier result files (e.g. docray runs and peers measured apart) "
+                             "into --out and print the tables")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "eval_all.json")
     parser.add_argument("--label", default="", help="what was measured (e.g. 'before, commit 4e7b2aa')")
     args = parser.parse_args()
+    if args.merge:
+        return merge(args)
     if not args.eval.is_dir():
         print(f"no {args.eval}; pass --eval", file=sys.stderr)
         return 2
@@ -511,6 +546,47 @@ def main() -> int:
     save(args, results, started, complete=True)
     print(f"\nsaved {args.out}", file=sys.stderr)
     return 0
+
+
+def merge(args: argparse.Namespace) -> int:
+    """Several result files as one: per set, the table rows, headline, wall seconds and systems of all files."""
+    parts = [json.loads(path.read_text(encoding="utf-8")) for path in args.merge]
+    results: dict[str, dict] = {}
+    for part in parts:
+        for name, result in part["sets"].items():
+            if name not in results:
+                results[name] = json.loads(json.dumps(result))
+                continue
+            merged = results[name]
+            merged["table"] = _merge_tables(merged["table"], result["table"])
+            for key in ("headline", "wall_seconds", "systems"):
+                merged.setdefault(key, {}).update(result.get(key, {}))
+    for name, result in results.items():
+        print(f"\n## {name}\n\n{result['table']}")
+    headline = headline_table(results)
+    print(f"\n## headline ({args.label or 'merged'})\n\n{headline}")
+    payload = {
+        "label": args.label, "complete": all(p.get("complete") for p in parts),
+        "merged_from": [{"file": str(path), "command": p.get("command"), "docray_imported_from":
+                         p.get("docray_imported_from"), "total_wall_seconds": p.get("total_wall_seconds")}
+                        for path, p in zip(args.merge, parts)],
+        "versions": parts[0].get("versions"), "headline": headline, "sets": results,
+    }  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"\nsaved {args.out}", file=sys.stderr)
+    return 0
+
+
+def _merge_tables(first: str, second: str) -> str:
+    """Two Markdown tables with one header: the rows of both (text after the table, e.g. notes, kept from both)."""
+    a, b = first.split("\n"), second.split("\n")
+    rows_a = [line for line in a[2:] if line.startswith("|")]
+    rows_b = [line for line in b[2:] if line.startswith("|")]
+    notes = [line for line in a[2:] + b[2:] if not line.startswith("|")]
+    if not rows_a:
+        return second
+    return "\n".join(a[:2] + rows_a + rows_b + notes)
 
 
 def save(args: argparse.Namespace, results: dict, started: float, *, complete: bool) -> None:
