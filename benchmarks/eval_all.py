@@ -533,7 +533,7 @@ def main() -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
         work = args.keep or Path(scratch)
-        ctx = Context(args.eval, args.pipelines, set(args.peers), work, args.file_timeout)
+        ctx = Context(args.eval, args.pipelines, set(args.peers), work, args.file_timeout, args.reuse_runs)
         for name in args.sets:
             print(f"{name}:", file=sys.stderr)
             set_started = time.perf_counter()
