@@ -91,6 +91,14 @@ class RouteReason(str, Enum):
     IMAGE_INPUT = "image_input"  # the document is a PNG/JPEG/TIFF/WebP image
 
 
+class LayoutFallback(str, Enum):
+    """Why a page with layout regions was read line by line instead (operators/textlayer/row_order.py)."""
+
+    CUT_LINES = "cut_lines"  # region borders run through text lines
+    SPLIT_ROWS = "split_rows"  # short lines side by side on one row (label and value) lie in different regions
+    TEXT_IN_FIGURE = "text_in_figure"  # most of the page's text lies in a figure region read as a picture
+
+
 class BlockType(str, Enum):
     """Block types, named as MinerU names them (pipeline and VLM backends)."""
 
@@ -308,6 +316,7 @@ FIELDS: dict[str, pa.Field] = {
         _col("image_boxes", pa.list_(BBOX), "boxes of the page's image objects"),
         _col("blocks", pa.list_(BLOCK)),
         _col("layout_blocks", pa.list_(LAYOUT_BOX), "layout detector output (points)"),
+        _col("layout_fallback", pa.string(), "LayoutFallback: why the assembler read the page line by line instead of by its layout regions; null when it used them or had none"),
         _col("ocr_lines", pa.list_(OCR_LINE), "OCR text lines (points of the page as given, whatever its orientation)"),
         _col("ocr_rotation", pa.int16(), "clockwise degrees (0/90/180/270) OCR turned the page image to read it upright; null: not read"),
         _col("tables", pa.list_(TABLE), "recognised tables as HTML"),
@@ -345,7 +354,7 @@ PAGE_COLUMNS = (
 )  # fmt: skip
 
 # A page as kept in the pages Parquet table (no image bytes unless asked for).
-PAGE_RECORD_COLUMNS = tuple(c for c in PAGE_COLUMNS if c != "image") + ("blocks", "markdown")
+PAGE_RECORD_COLUMNS = tuple(c for c in PAGE_COLUMNS if c != "image") + ("blocks", "markdown", "layout_fallback")
 
 RESULT_COLUMNS = (
     "doc_id", "source", "name", "mime", "kind", "size_bytes", "num_pages", "status", "error", "error_code",
