@@ -95,8 +95,8 @@ class LayoutFallback(str, Enum):
     """Why a page with layout regions was read line by line instead (operators/textlayer/row_order.py)."""
 
     CUT_LINES = "cut_lines"  # region borders run through text lines
-    SPLIT_ROWS = "split_rows"  # short lines side by side on one row (label and value) lie in different regions
-    TEXT_IN_FIGURE = "text_in_figure"  # most of the page's text lies in a figure region read as a picture
+    SPLIT_ROWS = "split_rows"  # lines side by side on one row (a label and its value) would be read apart
+    TEXT_IN_FIGURE = "text_in_figure"  # most of the page's text lies in a figure that would be cropped as a picture
 
 
 class BlockType(str, Enum):
