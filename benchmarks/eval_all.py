@@ -16,8 +16,10 @@ Everything runs in this process (LocalExecutor), except pdfjs_dev (below). Wall 
 * docling_tests (PDFs with docling's regression Markdown; NOT human-verified): whole-document text NED and table and
   heading counts (`docray.evaluation.markdown_structure`); peer pymupdf4llm;
 * sroie_dev (40 receipt JPEGs): mean CER against `text_derived/<n>.txt` (`docray eval --text-gt`: GT lines joined
-  by spaces, NFKC, case-insensitive, whitespace collapsed; `docray.evaluation.text_gt`); peers pymupdf4llm (it opens
-  images and OCRs them with RapidOCR) and raw rapidocr;
+  by spaces, NFKC, case-insensitive, whitespace collapsed; `docray.evaluation.text_gt`), and against the same
+  transcripts in page order ("box order": `box/<n>.csv` lines as rows by vertical overlap, then left to right, as the
+  eval README advises where the annotation order does not follow the page; CER counts order); peers pymupdf4llm (it
+  opens images and OCRs them with RapidOCR) and raw rapidocr;
 * camelot_tables (20 PDFs, 23 GT tables): TEDS and TEDS-S against `gt/<id>.html` (`docray eval --table-gt
   manifest.json`: each GT table paired one-to-one with a table of its page, unpaired = 0;
   `docray.evaluation.table_gt`), plus a lenient TEDS taking the best of `gt/` and the table's `gt_alt/` grids; peer
@@ -308,11 +310,47 @@ def with_wall(table: str, walls: dict[str, float | None]) -> str:
     return "\n".join(out)
 
 
+def box_order_lines(csv_text: str) -> list[str]:
+    """SROIE ``box/<n>.csv`` transcripts in page order: rows of lines that overlap vertically by at least half the
+    smaller height (top to bottom), each row left to right (the eval README's reordering where the annotation order
+    does not follow the page). A csv row is ``x1,y1,...,x4,y4,text`` (the text may hold commas)."""
+    items = []
+    for line in csv_text.splitlines():
+        parts = line.split(",", 8)
+        if len(parts) < 9 or not parts[8].strip():
+            continue
+        try:
+            xs, ys = [float(v) for v in parts[0:8:2]], [float(v) for v in parts[1:8:2]]
+        except ValueError:
+            continue
+        items.append((min(ys), max(ys), min(xs), parts[8].strip()))
+    rows: list[list] = []  # [top, bottom, [(left, text)]]
+    for top, bottom, left, text in sorted(items):
+        for row in rows:
+            if min(bottom, row[1]) - max(top, row[0]) >= 0.5 * min(bottom - top, row[1] - row[0]):
+                row[0], row[1] = min(top, row[0]), max(bottom, row[1])
+                row[2].append((left, text))
+                break
+        else:
+            rows.append([top, bottom, [(left, text)]])
+    return [" ".join(text for _, text in sorted(row[2])) for row in sorted(rows, key=lambda r: r[0])]
+
+
+def sroie_box_order_gt(folder: Path, work: Path) -> Path:
+    out = work / "sroie_box_order_gt"
+    out.mkdir(parents=True, exist_ok=True)
+    for csv in sorted((folder / "box").glob("*.csv")):
+        lines = box_order_lines(csv.read_text(encoding="utf-8", errors="replace"))
+        (out / f"{csv.stem}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
 def sroie_set(ctx: Context) -> dict:
     folder = ctx.root / "sroie_dev"
     images = sorted((folder / "img").glob("*.jpg"))
-    markdown_gt = load_text_gt(folder / "text_derived")
-    plain_gt = dataclasses.replace(markdown_gt, normalisation=TextNormalisation(strip_markup=False))
+    given = load_text_gt(folder / "text_derived")
+    box_order = load_text_gt(sroie_box_order_gt(folder, ctx.work))
+    plain = TextNormalisation(strip_markup=False)
     systems = ctx.docray_runs("sroie", [folder / "img"])
     if "pymupdf4llm" in ctx.peers:
         systems[PEER_PYMUPDF] = run_pymupdf4llm(images)
@@ -320,14 +358,25 @@ def sroie_set(ctx: Context) -> dict:
     systems.update(raw)
     rows, results = [], {}
     for name, (run, info) in systems.items():
-        report, match = score_text_run(run, plain_gt if name in raw else markdown_gt)
+        gts = [dataclasses.replace(gt, normalisation=plain) if name in raw else gt for gt in (given, box_order)]
+        (report, match), (box_report, _) = (score_text_run(run, gt) for gt in gts)
         rows.append((name, report, match))
-        results[name] = {"summary": report.summary(), "match": match.to_dict(), "per_document": report.per_document,
-                         "run": info}  # fmt: skip
+        results[name] = {"summary": report.summary(), "box_order_summary": box_report.summary(),
+                         "match": match.to_dict(), "per_document": report.per_document,
+                         "box_order_per_document": box_report.per_document, "run": info}  # fmt: skip
+    table = text_table(rows).split("\n")
+    table[0] += " box order: mean CER | box order: median CER |"
+    table[1] += "---:|---:|"
+    for i, (name, _, _) in enumerate(rows, start=2):
+        box = results[name]["box_order_summary"]
+        table[i] += f" {box['mean_cer']:.4f} | {box['median_cer']:.4f} |"
     return {
-        "ground_truth": {**markdown_gt.describe(), "note": "raw OCR lines are scored as plain text"},
-        "table": with_wall(text_table(rows), wall_of(systems)),
-        "headline": {name: {"sroie mean CER ↓": r["summary"]["mean_cer"]} for name, r in results.items()},
+        "ground_truth": {**given.describe(), "box_order": "box/*.csv lines re-ordered: rows by vertical overlap, "
+                         "then left to right", "note": "raw OCR lines are scored as plain text"},  # fmt: skip
+        "table": with_wall("\n".join(table), wall_of(systems)),
+        "headline": {name: {"sroie mean CER ↓ (text_derived order)": r["summary"]["mean_cer"],
+                            "sroie mean CER ↓ (box order)": r["box_order_summary"]["mean_cer"]}
+                     for name, r in results.items()},  # fmt: skip
         "wall_seconds": wall_of(systems),
         "systems": results,
     }
@@ -549,7 +598,8 @@ def main() -> int:
 
 
 def merge(args: argparse.Namespace) -> int:
-    """Several result files as one: per set, the table rows, headline, wall seconds and systems of all files."""
+    """Several result files as one: per set, the table rows, headline, wall seconds and systems of all files (a
+    system in a later file replaces the same system of an earlier one)."""
     parts = [json.loads(path.read_text(encoding="utf-8")) for path in args.merge]
     results: dict[str, dict] = {}
     for part in parts:
@@ -579,13 +629,15 @@ def merge(args: argparse.Namespace) -> int:
 
 
 def _merge_tables(first: str, second: str) -> str:
-    """Two Markdown tables with one header: the rows of both (text after the table, e.g. notes, kept from both)."""
+    """Two Markdown tables with one header as one: a row of ``second`` replaces the row of ``first`` with the same
+    first cell (a system measured again), other rows are appended; text after the tables (notes) is kept."""
     a, b = first.split("\n"), second.split("\n")
-    rows_a = [line for line in a[2:] if line.startswith("|")]
     rows_b = [line for line in b[2:] if line.startswith("|")]
-    notes = [line for line in a[2:] + b[2:] if not line.startswith("|")]
-    if not rows_a:
+    if not [line for line in a[2:] if line.startswith("|")]:
         return second
+    names_b = {line.split("|")[1].strip() for line in rows_b}
+    rows_a = [line for line in a[2:] if line.startswith("|") and line.split("|")[1].strip() not in names_b]
+    notes = [line for line in a[2:] + b[2:] if not line.startswith("|")]
     return "\n".join(a[:2] + rows_a + rows_b + notes)
 
 
