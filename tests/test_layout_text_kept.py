@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from docray.evaluation.word_recall import prose_words, word_recall
 from docray.operators.textlayer.document import assemble_document
 from docray.operators.textlayer.held_text import html_text, latex_text, tokens, unheld_lines
 from docray.schema import BlockType, FormulaKind
+from docray.testing.latex import compile_latex, pdflatex
+from docray.testing.latex_book import book_source
 
 W, H = 612.0, 792.0
 ROWS = ["Algeria 33 003", "Angola 15 421", "Benin 7 606", "Zimbabwe 12 160"]
@@ -155,3 +158,37 @@ def test_standard_keeps_the_text_of_a_long_table_that_fast_reads(tmp_path):
             )
     recall = word_recall(prose_words(markdown["fast"]), prose_words(markdown["standard"] + "\n" + discarded))
     assert recall.recall >= 0.97, recall.missing[:20]
+
+
+@pytest.mark.skipif(pdflatex() is None, reason="pdflatex not installed")
+def test_standard_keeps_a_latex_books_text(tmp_path):
+    """A book chapter (theorems, definitions, a figure with labels, captions, running heads, TeX accents) through
+    fast and standard: standard's Markdown and discarded blocks hold all of fast's words but the figure's labels."""
+    from docray.pipelines.executors import LocalExecutor
+    from docray.pipelines.runner import run_pipeline
+    from docray.pipelines.spec import load_pipeline
+
+    body, preamble = book_source(chapters=1, sections=2, seed=3)
+    pdf = tmp_path / "book.pdf"
+    pdf.write_bytes(compile_latex(body, preamble))
+    texts = {}
+    for name in ("fast", "standard"):
+        out = tmp_path / name
+        run_pipeline(load_pipeline(name), [str(pdf)], str(out), executor=LocalExecutor())
+        texts[name] = next((out / "files").rglob("*.md")).read_text(encoding="utf-8")
+        if name == "standard":
+            middle = json.loads(next((out / "files").rglob("*_middle.json")).read_text(encoding="utf-8"))
+            texts[name] += " ".join(
+                span.get("content", "")
+                for page in middle["pdf_info"]
+                for block in page.get("discarded_blocks", [])
+                for line in block.get("lines", [])
+                for span in line.get("spans", [])
+            )
+    labels = {w.casefold() for w in re.findall(r"\\put\([^)]*\)\{(\w+)\}", body)}
+    recall = word_recall(prose_words(texts["fast"]), prose_words(texts["standard"]))
+    assert {word for word, _ in recall.missing} <= labels, recall.missing
+    assert recall.recall >= 0.99
+    assert "Ján Mináč" in texts["fast"] and "Ján Mináč" in texts["standard"]
+    for heading in ("Definition 1.1 (", "Theorem 1.2.", "Lemma 1.3.", "Figure 1.1:", "Table 1.1:"):
+        assert heading in texts["standard"], heading
