@@ -162,7 +162,7 @@ def page_words(row: Row) -> list[Word]:
 def table_record(job: TableJob, structure: TableStructure, words: list[Word]) -> dict[str, Any]:
     """The TABLE row of one recognised table."""
     cells = [replace(c, box=to_page_box(c.box, job.crop_origin, job.points_per_pixel)) for c in structure.cells]
-    cells = stretch_rows_to_text(cells, words, job.region.padded)
+    cells = stretch_rows_to_text(cells, words, job.region.bbox)  # the box: text just outside it is not the table's
     texts = [cell_text(ws) for ws in assign_words(words, cells, region=job.region.padded)]
     num_rows, num_cols = grid_size(structure.cells)
     return {

@@ -174,10 +174,10 @@ def test_model_rows_that_drift_above_the_text_are_stretched_onto_it():
     from docray.models.protocols import TableCell
     from docray.models.table_cells import Word, assign_words, cell_text, stretch_rows_to_text
 
-    # 6 text rows 20 points apart from y=100; the model's rows are 17 points apart: the last row's text lies
+    # 6 text rows 20 points apart from y=100; the model's rows are 16 points apart: the last row's text lies
     # below every box and the rows above it read the text of the row above.
     words = [Word(f"r{r}c{c}", (100.0 + 60 * c, 102.0 + 20 * r, 140.0 + 60 * c, 114.0 + 20 * r)) for r in range(6) for c in range(2)]
-    cells = [TableCell(row=r, col=c, box=(100.0 + 60 * c, 101.0 + 17 * r, 140.0 + 60 * c, 115.0 + 17 * r)) for r in range(6) for c in range(2)]
+    cells = [TableCell(row=r, col=c, box=(100.0 + 60 * c, 101.0 + 16 * r, 140.0 + 60 * c, 115.0 + 16 * r)) for r in range(6) for c in range(2)]
     region = (96.0, 96.0, 224.0, 224.0)
     drifted = [cell_text(ws) for ws in assign_words(words, cells, region)]
     assert drifted != [w.text for w in words]  # the bug: values moved a row and the last row was lost
