@@ -332,21 +332,23 @@ def _line_centres(words: Sequence[Word]) -> list[float]:
 
 
 def is_fully_ruled(grid: RuledGrid, words: Sequence[Word], min_lines: int = 3) -> bool:
-    """False when some row band holds, in at least two cells and half of its cells, ``min_lines`` or more
-    text lines at the same heights: rows that were laid out but not ruled."""
+    """False when rows were laid out but not ruled: row bands that hold, in at least two cells and half of their
+    cells, ``min_lines`` or more text lines at the same heights, and that hold half of the grid's text lines
+    (a header row whose headings wrap onto three lines holds few of them)."""
     texts = words_in_cells(grid, words)
     by_row: dict[tuple[int, int], list[list[float]]] = {}
     for cell, ws in zip(grid.cells, texts):
         by_row.setdefault((cell.row, cell.rowspan), []).append(_line_centres(ws))
-    for (row, span), cells in by_row.items():
+    total = sum(len(lines) for cells in by_row.values() for lines in cells)
+    stacked_lines = 0
+    for cells in by_row.values():
         stacked = [c for c in cells if len(c) >= min_lines]
         if len(stacked) < 2 or len(stacked) * 2 < len(cells):
             continue
         first = stacked[0]
-        aligned = sum(1 for other in stacked[1:] if sum(any(abs(a - b) <= 2.0 for b in other) for a in first) >= min_lines)
-        if aligned >= 1:
-            return False
-    return True
+        if any(sum(any(abs(a - b) <= 2.0 for b in other) for a in first) >= min_lines for other in stacked[1:]):
+            stacked_lines += sum(len(lines) for lines in cells)
+    return stacked_lines * 2 < total
 
 
 def grid_html(grid: RuledGrid, words: Sequence[Word]) -> str:
