@@ -335,7 +335,6 @@ FIELDS: dict[str, pa.Field] = {
         _col("text_density", pa.float32(), "characters of extracted text per square inch of page"),
         _col("lang", pa.string(), "language of the text as py3langid labels it (ISO 639-1 where one exists, else 639-3), or null for too little text"),
         _col("lang_score", pa.float32(), "language identifier's probability for `lang`"),
-        _col("line_segments", pa.list_(BBOX), "horizontal and vertical line pieces of the page's paths (x0, y0, x1, y1; render line_segments: true, txt pages), for ruled tables"),
         _col("quality_score", pa.float32(), "0..1 usefulness of the extracted text for a corpus (definition in operators/quality.py)"),
         _col("quality_flags", pa.list_(pa.string()), "reasons the score is low (QualityFlag values)"),
         # document outputs
