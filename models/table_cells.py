@@ -167,10 +167,11 @@ def stretch_rows_to_text(cells: Sequence[TableCell], words: Sequence[Word], regi
     one before, until the last rows' boxes cover the text of the rows above and the last line of text lies
     below every box (its words were dropped and the rows below an empty one moved up).  When the first row's
     boxes start on the first line of the words in ``region`` (within half a row) and the words reach more than
-    half a row below the last row's boxes in two of its columns or more, the boxes are mapped linearly so that the first row's median top lies on the top of the text and the last row's median
-    bottom on its bottom, when that stretch is the drift's: the text lines lie apart by (within 10%) the stretched
-    row pitch and not by the model's (a title above a table whose rows sit on their lines stretches nothing).
-    Boxes that cover the text are left as they are.
+    half a row below the last row's boxes in two of its columns or more, the boxes are mapped linearly so that
+    the first row's median top lies on the top of the text and the last row's median bottom on its bottom, when
+    that stretch is the drift's: the text lines lie apart by (within 10%) the stretched row pitch and not by the
+    model's (a footnote mark under a table whose rows sit on their lines stretches nothing).  Boxes that cover
+    the text are left as they are.
     """
     num_rows, _ = grid_size(cells)
     inside = [w for w in words if _inside(_center(w.box), region)]

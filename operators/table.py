@@ -234,7 +234,8 @@ class TableOperator(Operator[TableConfig]):
         if row.get("route") != Route.TXT.value:
             return frozenset()
         spans = [s for s in row.get("spans") or () if s.get("bbox")]
-        segments = [tuple(float(v) for v in s) for s in row.get("line_segments") or ()] if self.config.ruled_tables else []
+        rules = row.get("line_segments") or () if self.config.ruled_tables else ()
+        segments = [tuple(float(v) for v in s) for s in rules]
         ruled, aligned = self._found(spans, segments)
         if row.get("vertical_text") in (90, 270):  # tables set sideways: found on the page turned upright
             upright = Upright(int(row["vertical_text"]), float(row["width"]), float(row["height"]))
@@ -253,7 +254,9 @@ class TableOperator(Operator[TableConfig]):
             row["layout_blocks"] = mark_table_captions(blocks, [(s["text"], s["bbox"]) for s in spans])
         return frozenset({RULED_LABEL, ALIGNED_LABEL})
 
-    def _found(self, spans: list[dict[str, Any]], segments: list[tuple[float, ...]]) -> tuple[list[FoundTable], list[FoundTable]]:
+    def _found(
+        self, spans: list[dict[str, Any]], segments: list[tuple[float, ...]]
+    ) -> tuple[list[FoundTable], list[FoundTable]]:
         """Ruled and aligned tables among ``spans`` (text-layer span rows) and ``segments``."""
         words = words_of((span["text"], span["bbox"]) for span in spans)
         grids = ruled_grids(segments, words, self.config.min_filled) if segments else []

@@ -15,8 +15,9 @@ structure model, and rewrites the page's layout blocks so that every table is on
   HTML of its alignment grid, unless it lies mostly inside a figure that it does not fill (the labels of a chart
   line up too); a figure region it fills (:data:`FIGURE_COVER`) was this table and is replaced.
 
-New blocks carry the label :data:`RULED_LABEL` or :data:`PARTLY_RULED_LABEL` and score 1, so they win over the text boxes the layout model put
-on the table's cells (those lie inside the table and go to it, see :mod:`.regions`).
+New blocks carry the label :data:`RULED_LABEL`, :data:`PARTLY_RULED_LABEL` or :data:`ALIGNED_LABEL` and score 1,
+so they win over the text boxes the layout model put on the table's cells (those lie inside the table and go to
+it, see :mod:`.regions`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from docray.operators.textlayer.ruled_tables import RuledGrid, grid_html, is_ful
 from docray.schema import BlockType
 
 RULED_LABEL = "ruled_table"  # label of an added layout block: a table read from the PDF's rules
-PARTLY_RULED_LABEL = "partly_ruled_table"  # label of an added layout block: rules found it, the structure model reads it
+PARTLY_RULED_LABEL = "partly_ruled_table"  # label of an added block: rules found it, the structure model reads it
 ALIGNED_LABEL = "aligned_table"  # label of an added layout block: a table read from the alignment of its text
 _FIGURES = frozenset({BlockType.IMAGE.value, BlockType.IMAGE_BODY.value})
 # a table caption's label: "Table 3", "Tab. 2:", "TABLE IV." (and the same word in other languages), then a number
@@ -58,7 +59,8 @@ def _area(b: Sequence[float]) -> float:
 
 def _share_of(box: Sequence[float], cover: Sequence[float]) -> float:
     """The share of ``box``'s area that ``cover`` covers."""
-    inter = max(0.0, min(box[2], cover[2]) - max(box[0], cover[0])) * max(0.0, min(box[3], cover[3]) - max(box[1], cover[1]))
+    width = max(0.0, min(box[2], cover[2]) - max(box[0], cover[0]))
+    inter = width * max(0.0, min(box[3], cover[3]) - max(box[1], cover[1]))
     return inter / _area(box) if _area(box) > 0 else 0.0
 
 
@@ -135,7 +137,9 @@ def merge_tables(
     out = PageTables(layout_blocks=[])
     added: list[dict[str, Any]] = []
     for grid in ruled:
-        matched = [i for i, b in enumerate(blocks) if is_table[i] and overlap_share(b["bbox"], grid.bbox) >= MIN_OVERLAP]
+        matched = [
+            i for i, b in enumerate(blocks) if is_table[i] and overlap_share(b["bbox"], grid.bbox) >= MIN_OVERLAP
+        ]
         if grid.html is not None:
             out.ruled.append(grid.record())
             replaced.update(matched)
@@ -159,11 +163,17 @@ def merge_tables(
 
 
 def _block_text(box: Sequence[float], pieces: Sequence[tuple[str, Sequence[float]]]) -> str:
-    inside = [(b[1], b[0], t) for t, b, *_ in pieces if box[0] <= (b[0] + b[2]) / 2 <= box[2] and box[1] <= (b[1] + b[3]) / 2 <= box[3]]
+    inside = [
+        (b[1], b[0], t)
+        for t, b, *_ in pieces
+        if box[0] <= (b[0] + b[2]) / 2 <= box[2] and box[1] <= (b[1] + b[3]) / 2 <= box[3]
+    ]
     return " ".join(t for _, _, t in sorted(inside))
 
 
-def mark_table_captions(layout_blocks: Sequence[dict[str, Any]], pieces: Sequence[tuple[str, Sequence[float]]]) -> list[dict[str, Any]]:
+def mark_table_captions(
+    layout_blocks: Sequence[dict[str, Any]], pieces: Sequence[tuple[str, Sequence[float]]]
+) -> list[dict[str, Any]]:
     """The blocks with every text block that starts with a table label (``Table 1.``, :data:`TABLE_LABEL`) and
     sits right above or below a table (at most :data:`MAX_CAPTION_GAP` points, sharing half its width) made a
     ``table_caption``: the layout model often takes a long caption for a paragraph."""
@@ -177,7 +187,8 @@ def mark_table_captions(layout_blocks: Sequence[dict[str, Any]], pieces: Sequenc
         for t in tables:
             shared = min(x1, t[2]) - max(x0, t[0])
             gap = max(t[1] - y1, y0 - t[3])
-            near = near or (0 <= gap <= MAX_CAPTION_GAP or -2.0 <= gap < 0) and shared >= 0.5 * min(x1 - x0, t[2] - t[0])
+            close = -2.0 <= gap <= MAX_CAPTION_GAP
+            near = near or close and shared >= 0.5 * min(x1 - x0, t[2] - t[0])
         if near and TABLE_LABEL.match(_block_text(block["bbox"], pieces)):
             block["type"] = BlockType.TABLE_CAPTION.value
     return blocks

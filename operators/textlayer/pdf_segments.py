@@ -57,7 +57,8 @@ def _walk(objects, to_page: Matrix, depth: int, frame: PageFrame, limit: int, ou
                 continue
             form_to_page = _compose((matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f), to_page)
             n = pdfium_c.FPDFFormObj_CountObjects(obj)
-            _walk((pdfium_c.FPDFFormObj_GetObject(obj, i) for i in range(max(0, n))), form_to_page, depth + 1, frame, limit, out)
+            children = (pdfium_c.FPDFFormObj_GetObject(obj, i) for i in range(max(0, n)))
+            _walk(children, form_to_page, depth + 1, frame, limit, out)
 
 
 def _path_segments(obj, to_page: Matrix, frame: PageFrame, limit: int, out: list[Segment]) -> None:
