@@ -263,7 +263,7 @@ def main() -> None:
     for version in [v for v in args.reference.split(",") if v]:
         run_reference(version, args)
     sets = [s for s in args.sets.split(",") if s]
-    for version in args.versions.split(","):
+    for version in [v for v in args.versions.split(",") if v]:
         options = PpOcrOptions(
             version=version, restore_spaces=not args.no_restore_spaces, detect_orientation=not args.no_orientation
         )

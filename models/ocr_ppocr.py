@@ -14,7 +14,8 @@ Other languages (:mod:`~docray.models.ocr_langs`) take a recogniser and its dict
 models directory: ``<models-dir>/ppocr/<family>_rec.onnx`` and ``<models-dir>/ppocr/<family>_dict.txt``.
 
 Pages are turned upright first (:mod:`~docray.models.page_orientation`): 90/270 from the detected
-line boxes, 180 from the recogniser's confidence on a sample of lines read both ways.  Lines come back
+line boxes, 180 from the line classifier's votes on the longest lines (when they split, from the
+recogniser's confidence on them read both ways); a turned page is detected again upright.  Lines come back
 in pixels of the image given, whatever its orientation.
 """
 
