@@ -611,6 +611,8 @@ def merge(args: argparse.Namespace) -> int:
             merged["table"] = _merge_tables(merged["table"], result["table"])
             for key in ("headline", "wall_seconds", "systems"):
                 merged.setdefault(key, {}).update(result.get(key, {}))
+    order = {name: index for index, name in enumerate(ALL_SETS)}
+    results = dict(sorted(results.items(), key=lambda item: order.get(item[0], len(order))))
     for name, result in results.items():
         print(f"\n## {name}\n\n{result['table']}")
     headline = headline_table(results)
