@@ -174,8 +174,9 @@ def from_boxes(
     body: float,
     prose: Callable[[list[int]], set[int]] | None = None,
 ) -> list[tuple[list[int], BBox]]:
-    """Each layout box's glyphs (centre inside the slightly grown box), less a trailing equation number and
-    less the glyphs of the lines of running text that ``prose`` finds among them (a box that took a sentence)."""
+    """Each layout box's glyphs (centre inside the slightly grown box), less a trailing equation number, less the
+    lines whose words the box's edge cuts (:func:`cut_lines`) and less the glyphs of the lines of running text
+    that ``prose`` finds among them (a box that took a sentence)."""
     slack = BOX_SLACK * max(body, 1.0)
     taken: set[int] = set()
     out = []
@@ -186,6 +187,8 @@ def from_boxes(
             for i, g in enumerate(glyphs)
             if i not in taken and x0 <= (g.bbox[0] + g.bbox[2]) / 2 <= x1 and y0 <= (g.bbox[1] + g.bbox[3]) / 2 <= y1
         ]
+        cut = cut_lines(glyphs, members)
+        members = [i for i in members if i not in cut]
         if prose is not None:
             text = prose(members)
             members = [i for i in members if i not in text]
@@ -198,6 +201,39 @@ def from_boxes(
         taken.update(members)
         out.append((members, with_rules(bbox_union([glyphs[i].bbox for i in members]), rules, slack)))
     return out
+
+
+WORD_GAP = 0.15  # font sizes: letters closer than this are of one word
+
+
+def cut_lines(glyphs: Sequence[Glyph], members: list[int]) -> set[int]:
+    """The members on the lines that a box's edge cuts inside a word (a member letter with a letter outside the box
+    right beside it on its baseline, closer than ``WORD_GAP`` font sizes), scripts included.  A display formula is set apart from the
+    text; a box that splits a word ("r|epresentation of the form ...") took a line of the paragraph."""
+    inside = set(members)
+    letters = [i for i, g in enumerate(glyphs) if g.text.isalpha()]
+    outside = [i for i in letters if i not in inside]
+    cut_baselines = []
+    for i in members:
+        g = glyphs[i]
+        if not g.text.isalpha():
+            continue
+        size = max(g.size, 1.0)
+        for j in outside:
+            h = glyphs[j]
+            if abs(h.origin[1] - g.origin[1]) >= 0.2 * size:
+                continue
+            gap = max(h.bbox[0] - g.bbox[2], g.bbox[0] - h.bbox[2])
+            if -0.1 * size <= gap < WORD_GAP * size:
+                cut_baselines.append((g.origin[1], size))
+                break
+    # the whole line: its letters' baseline band and the scripts set on it (centre within the line's height)
+    return {
+        i
+        for i in members
+        for y, size in cut_baselines
+        if y - 0.9 * size <= (glyphs[i].bbox[1] + glyphs[i].bbox[3]) / 2 <= y + 0.3 * size
+    }
 
 
 def _box_number(glyphs: Sequence[Glyph], members: list[int], body: float) -> set[int]:

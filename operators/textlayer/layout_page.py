@@ -23,13 +23,16 @@ made consistent (:func:`~.regions.resolve_regions`), then:
   block of its lines;
 * **no text is lost** to a table or an equation: the spans inside it that its HTML or LaTeX does not
   hold (:func:`~.held_text.unheld_lines`; all of them when it has only a crop) are read as loose
-  lines: the rows a recognised table lost, the words beside a formula (a table's every word and
-  number counts; an equation's words of ``equation_min_letters``+ letters, so its own glyphs stay);
+  lines: the rows a recognised table lost (its unheld spans), the lines of running text beside a formula, whole
+  with their inline math (a table's every word and number counts; an equation's words of
+  ``equation_min_letters``+ letters, so its own glyphs stay);
 * captions and footnotes (``image_caption``/``image_footnote`` -> nearest figure,
   ``table_caption``/``table_footnote`` -> nearest table) become the children of that block, in
   top-to-bottom order; without a figure or table of that kind on the page they are text blocks;
 * header/footer/page_number/aside_text/page_footnote regions become discarded blocks, as do the
-  lines the furniture heuristics flag (unless they lie in a figure, table or discarded region);
+  lines the furniture heuristics flag (unless they lie in a figure, table or discarded region); a header or
+  footer region is furniture only when :func:`~.furniture.is_furniture_region` agrees (the furniture rules flag
+  one of its lines, or it sits at the page's edge and is no sentence): else it is a text region;
 * text lines inside no region are returned as loose lines; the document assembler orders them
   with the blocks and groups them into paragraphs, as on pages without layout.
 """
@@ -37,7 +40,7 @@ made consistent (:func:`~.regions.resolve_regions`), then:
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from docray.datamodel import (
     INLINE_DELIMITERS,
@@ -51,6 +54,7 @@ from docray.datamodel import (
     PageText,
     bbox_union,
 )
+from docray.operators.textlayer.furniture import is_furniture_region
 from docray.operators.textlayer.held_text import html_text, latex_text, tokens, unheld_lines
 from docray.operators.textlayer.lines import line_text
 from docray.operators.textlayer.order import OrderOptions, reading_order
@@ -131,6 +135,7 @@ def layout_page(
     if dense:  # their lines are read like lines outside any region: column-aware, paragraph by paragraph
         regions = [r for k, r in enumerate(regions) if k not in dense]
         owner = assign_lines(lines, regions)
+    regions = _body_text_regions(regions, owner, lines, page.height, furniture)
     ocr = ocr_as_lines(page.ocr_lines or []) if page.route == Route.TXT else []
     ocr_owner = assign_lines(ocr, regions)
 
@@ -152,7 +157,7 @@ def layout_page(
         inside = [lines[i] for i, o in enumerate(owner) if o == r]
         if not inside and family(region.type) != "visual":
             inside = [ocr[i] for i, o in enumerate(ocr_owner) if o == r]
-        latex = None
+        latex, match = None, None
         if region.type == BlockType.INTERLINE_EQUATION:
             match = _matching_formula(region.bbox, formulas, claimed, options.match_iou)
             if match is not None:
@@ -161,7 +166,10 @@ def layout_page(
         block = _region_block(region, inside, page, image_files, options, latex)
         if block is None:
             continue
-        unheld += _unheld(block, inside, options)
+        lost = _unheld(block, inside, options)
+        if lost and latex is not None and match is not None:  # the region took in lines of text: the block is its formula
+            block.bbox = formulas[match].bbox
+        unheld += lost
         if block.type.is_discarded:
             discarded.append(block)
         elif block.type in ATTACHED:
@@ -179,6 +187,23 @@ def layout_page(
     items += [Item(line.bbox, line=line) for line in unheld]
     discarded.sort(key=lambda b: (b.bbox[1], b.bbox[0]))
     return LayoutPage(items=items, discarded=discarded, image_files=image_files)
+
+
+def _body_text_regions(
+    regions: list[LayoutBox], owner: list[int | None], lines: list[Line], height: float, furniture: dict[int, BlockType]
+) -> list[LayoutBox]:
+    """The regions, with header and footer regions that are no page furniture (:func:`is_furniture_region`: a
+    sentence, or text below the page's body text) turned into text regions."""
+    body = [i for i, o in enumerate(owner) if i not in furniture and (o is None or family(regions[o].type) != "discarded")]
+    out = []
+    for k, region in enumerate(regions):
+        if region.type in (BlockType.HEADER, BlockType.FOOTER):
+            inside = [i for i, o in enumerate(owner) if o == k]
+            at_top = region.type == BlockType.HEADER
+            if not is_furniture_region(region.bbox, at_top, inside, body, lines, height, furniture):
+                region = replace(region, type=BlockType.TEXT)
+        out.append(region)
+    return out
 
 
 def _text_dense_figure(region: LayoutBox, inside: list[Line], page: PageText, options: LayoutOptions) -> bool:
@@ -231,9 +256,14 @@ def _unheld(block: Block, inside: list[Line], options: LayoutOptions) -> list[Li
         return [ln for ln in ordered if len(tokens(line_text(ln), 2, numbers=False)) >= options.figure_prose_words]
     if block.type == BlockType.TABLE:
         return unheld_lines(ordered, html_text(block.html or ""))
-    if block.type == BlockType.INTERLINE_EQUATION:
-        return unheld_lines(ordered, latex_text(block.latex or ""), options.equation_min_letters, numbers=False)
+    if block.type == BlockType.INTERLINE_EQUATION:  # a line of running text comes out whole, its inline math too
+        unheld = unheld_lines(ordered, latex_text(block.latex or ""), options.equation_min_letters, numbers=False)
+        return [ln for ln in ordered if any(_shares_span(ln, u) for u in unheld)]
     return []
+
+
+def _shares_span(line: Line, part: Line) -> bool:
+    return any(span is s for span in line.spans for s in part.spans)
 
 
 def _matching_formula(box: BBox, formulas: list[Formula], claimed: set[int], min_iou: float) -> int | None:

@@ -11,9 +11,9 @@ span's text, so that ``Line.text`` reads naturally.
 
 Text set vertically (a table turned a quarter on the page, a side note) is not read across: a span whose box
 is at least ``vertical_ratio`` times as tall as wide and holds ``vertical_min_chars`` characters or more is a
-vertical span, and on a page where such spans carry ``vertical_page_share`` of the characters (a turned page)
-every span taller than wide with two characters or more is one too (``74.8``, ``Any``: too short to tell on
-their own).  A vertical span is a line of its own: side-by-side vertical spans are successive lines of turned
+vertical span, and on a page where such spans carry ``vertical_page_share`` of the characters of the spans whose
+direction shows (that many times as tall as wide, or as wide as tall: a turned page) every span taller than wide
+with two characters or more is one too (``74.8``, ``Any``: too short to tell on their own).  A vertical span is a line of its own: side-by-side vertical spans are successive lines of turned
 text, not words of one line, and joining them would glue their words (``Not availablenot shown``).
 """
 
@@ -37,7 +37,7 @@ class LineOptions:
     space_gap_em: float = 0.12  # a gap wider than this (in font sizes) is a word space
     vertical_ratio: float = 2.0  # a span this many times as tall as wide ...
     vertical_min_chars: int = 3  # ... with this many characters is set vertically
-    vertical_page_share: float = 0.5  # share of a page's characters in vertical spans that makes it a turned page
+    vertical_page_share: float = 0.5  # share of the characters of spans whose direction shows: a turned page
 
 
 _LABEL = re.compile(
@@ -109,9 +109,11 @@ def vertical_spans(spans: list[Span], options: LineOptions = LineOptions()) -> l
         x0, y0, x1, y1 = span.bbox
         return (y1 - y0) / max(x1 - x0, 1e-6)
 
-    clear = [_chars(s) >= options.vertical_min_chars and tallness(s) >= options.vertical_ratio for s in spans]
-    total = sum(_chars(s) for s in spans)
-    turned = total > 0 and sum(_chars(s) for s, v in zip(spans, clear) if v) >= options.vertical_page_share * total
+    long = [_chars(s) >= options.vertical_min_chars for s in spans]
+    clear = [n and tallness(s) >= options.vertical_ratio for s, n in zip(spans, long)]
+    across = sum(_chars(s) for s, n in zip(spans, long) if n and tallness(s) <= 1 / options.vertical_ratio)
+    down = sum(_chars(s) for s, v in zip(spans, clear) if v)
+    turned = down > 0 and down >= options.vertical_page_share * (down + across)
     if not turned:
         return clear
     return [v or (_chars(s) >= 2 and tallness(s) > 1.0) for s, v in zip(spans, clear)]
@@ -173,6 +175,13 @@ def _finish(spans: list[Span], options: LineOptions) -> Line:
                 spaced[-1] = replace(prev, text=prev.text + " ")
         spaced.append(span)
     return Line(spans=spaced, bbox=bbox_union([s.bbox for s in spaced]))
+
+
+def is_vertical_line(line: Line) -> bool:
+    """A line of turned text: two characters or more in a box taller than wide (:func:`group_lines` makes each
+    vertical span a line of its own)."""
+    x0, y0, x1, y1 = line.bbox
+    return y1 - y0 > x1 - x0 and sum(len(s.text.strip()) for s in line.spans) >= 2
 
 
 def line_text(line: Line, inline: Delimiters = INLINE_DELIMITERS) -> str:
