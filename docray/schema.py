@@ -97,6 +97,7 @@ class LayoutFallback(str, Enum):
     CUT_LINES = "cut_lines"  # region borders run through text lines
     SPLIT_ROWS = "split_rows"  # lines side by side on one row (a label and its value) would be read apart
     TEXT_IN_FIGURE = "text_in_figure"  # most of the page's text lies in a figure that would be cropped as a picture
+    ROTATED = "rotated"  # OCR read the page turned; layout regions were found on the unturned page (textlayer/upright.py)
 
 
 class BlockType(str, Enum):
