@@ -104,7 +104,7 @@ def _side_by_side(a: BBox, b: BBox, min_overlap: float) -> bool:
     return vertical_overlap_ratio(a, b) >= min_overlap and horizontal <= 0.2 * max(narrower, 1e-6)
 
 
-_WORD = re.compile(r"[^\W\d_]+|\d+(?:[.,:/-]\d+)*")
+_WORD = re.compile(r"[^\W_]+(?:[.,:/-][^\W_]+)*")  # letters and digits: "3KG", "SH01", "16-03-18" are one word each
 _WIDE = re.compile(r"[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")  # CJK, kana, Hangul
 _RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")  # Hebrew, Arabic, Syriac, Thaana, N'Ko
 _LETTER = re.compile(r"[^\W\d_]")
@@ -124,7 +124,8 @@ def word_count(text: str) -> int:
 def paragraphs_of(lines: list[Line], options: RowOptions = RowOptions()) -> list[int | None]:
     """Per line, the paragraph it is running text of, or None: a line of ``paragraph_words`` words or more
     with such a line stacked right above or below it (sharing half its width, less than a line height
-    apart) is running text, and stacked running-text lines form one paragraph.
+    apart, no line between them: :func:`_line_between`) is running text, and stacked running-text lines
+    form one paragraph.
 
     A paper's column lines are running text; a receipt's or a form's labels and values are not (a
     line or two of a few words), so only they are joined into rows.
@@ -148,10 +149,23 @@ def paragraphs_of(lines: list[Line], options: RowOptions = RowOptions()) -> list
             if b[1] - a[3] > height:
                 break
             shared = min(a[2], b[2]) - max(a[0], b[0])
-            if b[1] >= a[1] + 0.5 * (a[3] - a[1]) and shared >= 0.5 * min(a[2] - a[0], b[2] - b[0]):
+            stacked = b[1] >= a[1] + 0.5 * (a[3] - a[1]) and shared >= 0.5 * min(a[2] - a[0], b[2] - b[0])
+            if stacked and not _line_between(a, b, [line.bbox for line in lines]):
                 prose[i] = prose[j] = True
                 parent[root(j)] = root(i)
     return [root(i) if prose[i] else None for i in range(len(lines))]
+
+
+def _line_between(a: BBox, b: BBox, boxes: list[BBox]) -> bool:
+    """Whether a line lies between ``a`` and ``b`` (``b`` below ``a``): its middle between their middles and
+    sharing width with both.  Consecutive lines of a paragraph have none; a receipt's item names, each above
+    its quantity-and-price row, are not one paragraph however close the rows are."""
+    top, bottom = (a[1] + a[3]) / 2, (b[1] + b[3]) / 2
+    for c in boxes:
+        middle = (c[1] + c[3]) / 2
+        if top < middle < bottom and min(a[2], b[2], c[2]) > max(a[0], b[0], c[0]):
+            return True
+    return False
 
 
 def paragraph_lines(lines: list[Line], options: RowOptions = RowOptions()) -> list[bool]:
