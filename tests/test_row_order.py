@@ -13,7 +13,9 @@ from docray.operators.textlayer.row_order import (
     paragraph_lines,
     right_to_left,
     row_groups,
+    row_items,
     row_lines,
+    rows_order,
     rows_of,
     text_columns,
     word_count,
@@ -154,3 +156,18 @@ def test_item_names_with_price_rows_between_them_are_not_running_text():
     assert not any(paragraph_lines(lines))  # a name line of 5 words is stacked over the next name, a price row between
     joined = [" ".join(line.text for line in row) for row in row_groups(lines)]
     assert joined[:2] == ["011100020 ABC TEPUNG UBI KAYU 0KG", "1 CTN 27.00 27.00 ZRL"]
+
+
+def test_a_piece_beside_running_text_is_read_after_it_even_when_its_top_is_higher():
+    texts = ["Received above goods in good order and", "the recipient of these products is required",
+             "to make the adjustments to its input tax"]  # fmt: skip
+    lines = [_ocr_line(text, 20, 300, 100 + 30 * k) for k, text in enumerate(texts)]
+    lines.append(_ocr_line("dition.", 310, 360, 97))  # the row's last word, detected apart, its box 3 px higher
+    items = row_items(lines)
+    order = [items[i] for i in rows_order(items)]
+    text = " ".join(item.line.text if item.line is not None else item.block.text for item in order)
+    assert text.startswith("Received above goods in good order and dition.")
+
+
+def _ocr_line(text: str, x0: float, x1: float, top: float) -> Line:
+    return Line(spans=[span(text, x0, top)], bbox=(float(x0), top, float(x1), top + 24))

@@ -403,9 +403,10 @@ def row_items(
 
 
 def rows_order(items: list[Item], options: RowOptions = RowOptions()) -> list[int]:
-    """The reading order of a page read line by line: top to bottom (rows were joined already), or column
+    """The reading order of a page read line by line: rows top to bottom (:func:`rows_of`; the pieces of a row
+    that running text cut stay left to right, not in the order of their tops), or column
     by column (:func:`~.order.reading_order`) where running text stands side by side, as on a paper."""
     boxes = [item.bbox for item in items]
     if text_columns([item.line for item in items if item.line is not None], options):
         return reading_order(boxes, OrderOptions())
-    return sorted(range(len(boxes)), key=lambda i: (boxes[i][1], boxes[i][0]))
+    return [i for row in rows_of(boxes, options.row_overlap) for i in row]  # a row's pieces left to right
