@@ -50,3 +50,11 @@ def test_a_running_head_near_the_top_set_apart_by_more_than_the_line_pitch_is_a_
     lines = group_lines(spans)
     (found,) = find_furniture([SIZE], [lines])
     assert [(lines[i].text, kind) for i, kind in found.items()] == [("Title of the chapter", BlockType.HEADER)]
+
+
+def test_a_line_set_apart_but_with_the_documents_own_text_beyond_it_is_text():
+    spans = [span("-gnature not requ ed", 20, 0), span("ACCOUNT'S COPY", 100, 6, 16)]  # a cut-off line above it
+    spans += [span(f"ITEM {k}  {k}.50", 20, 60 + 14 * k) for k in range(40)]  # the receipt, 38 pt further down
+    lines = group_lines(spans)
+    (found,) = find_furniture([SIZE], [lines])
+    assert not any(lines[i].text.startswith("ACCOUNT") for i in found)

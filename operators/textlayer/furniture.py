@@ -185,7 +185,21 @@ def _edge_furniture(lines: list[Line], width: float, height: float, options: Fur
             found[i] = BlockType.HEADER
         elif _apart(height - centre, _gap_above(line, lines), y1 - y0, edge, pitch):
             found[i] = BlockType.FOOTER
-    return found
+    return {i: kind for i, kind in found.items() if kind is BlockType.ASIDE_TEXT or _outermost(i, kind, lines, found)}
+
+
+def _outermost(i: int, kind: BlockType, lines: list[Line], found: dict[int, BlockType]) -> bool:
+    """Whether no text line (one not flagged) lies between line ``i`` and its edge: a stamp or a running head is
+    the page's outermost text; a line with the document's own text beyond it (a receipt's "ACCOUNT'S COPY" below
+    a cut-off first line) is text."""
+    centre = (lines[i].bbox[1] + lines[i].bbox[3]) / 2
+    for j, other in enumerate(lines):
+        if j == i or j in found:
+            continue
+        middle = (other.bbox[1] + other.bbox[3]) / 2
+        if (middle < centre) if kind is BlockType.HEADER else (middle > centre):
+            return False
+    return True
 
 
 def _apart(from_edge: float, gap: float, line_height: float, edge: float, pitch: float) -> bool:
