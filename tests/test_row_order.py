@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from textlayer_pages import page, paragraph, span, words
 
 from docray.datamodel import LayoutBox, Line, OcrLine, PageText
@@ -10,6 +12,7 @@ from docray.operators.textlayer.lines import group_lines
 from docray.operators.textlayer.regions import resolve_regions
 from docray.operators.textlayer.row_order import (
     layout_fallback,
+    page_slope,
     paragraph_lines,
     right_to_left,
     row_groups,
@@ -171,3 +174,40 @@ def test_a_piece_beside_running_text_is_read_after_it_even_when_its_top_is_highe
 
 def _ocr_line(text: str, x0: float, x1: float, top: float) -> Line:
     return Line(spans=[span(text, x0, top)], bbox=(float(x0), top, float(x1), top + 24))
+
+
+def _tilted_receipt(degrees: float) -> list[OcrLine]:
+    """The receipt's label/value rows photographed turned by ``degrees`` (right side higher): OCR lines with the
+    detector's quadrilaterals and their axis-aligned boxes."""
+    t = math.tan(math.radians(degrees))
+    ocr = [_quad("SHOP NAME SDN BHD LOT 12 JALAN", 20, 420, 20, t)]
+    for k, (label, value) in enumerate(ROWS * 2):
+        y = 60.0 + 22 * k
+        ocr.append(_quad(label, 20, 20 + 12 * len(label), y, t))
+        ocr.append(_quad(value, 560 - 12 * len(value), 560, y, t))
+    return ocr
+
+
+def _quad(text: str, x0: float, x1: float, y: float, t: float) -> OcrLine:
+    top0, top1 = y - t * x0, y - t * x1  # the line's top edge rises to the right
+    poly = (x0, top0, x1, top1, x1, top1 + 16, x0, top0 + 16)
+    return OcrLine(text=text, bbox=(x0, min(top0, top1), x1, max(top0, top1) + 16), poly=tuple(map(float, poly)))
+
+
+def test_page_slope_is_the_median_skew_of_long_lines():
+    ocr = _tilted_receipt(3.0)
+    assert abs(page_slope(ocr) - (-0.0524)) < 0.002
+    assert page_slope([OcrLine(text="x", bbox=(0.0, 0.0, 100.0, 10.0))]) == 0.0  # no quadrilaterals: level
+
+
+def test_a_tilted_receipt_is_read_in_level_rows_with_each_label_beside_its_value():
+    ocr = _tilted_receipt(3.0)
+    labels = _box(BlockType.TEXT, (15, 30, 160, 420))  # the layout model's label column and value column
+    values = _box(BlockType.TEXT, (380, 10, 565, 400))
+    scan = PageText(page_idx=0, width=600, height=800, route=Route.OCR, ocr_lines=ocr, layout=[labels, values])
+    boxes = [o.bbox for o in ocr[1:]]
+    assert len(rows_of(boxes)) > len(ROWS * 2)  # level rows of the axis-aligned boxes mix neighbouring rows
+    (layout,) = assemble_document([scan])
+    assert layout.layout_fallback is LayoutFallback.SPLIT_ROWS
+    texts = _markdown_lines(layout)
+    assert [f"{label}  {value}" for label, value in ROWS] == texts[1 : 1 + len(ROWS)]
