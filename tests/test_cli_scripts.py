@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -161,8 +162,12 @@ def test_encrypted_pdf_opens_with_password_and_the_password_is_in_no_file(docs, 
     assert via_set.returncode == 0 and documents(tmp_path / "set")["locked"]["status"] == "ok"
     run_json = json.loads((tmp_path / "set" / "run.json").read_text())
     assert run_json["stages"]["render"]["password"] == "**********"
-    assert_secret_nowhere(PASSWORD, [out, tmp_path / "set", Path(ray_tmp)],
-                          [right.stdout, right.stderr, status.stdout, via_set.stdout, via_set.stderr])  # fmt: skip
+    try:
+        assert any(Path(ray_tmp).rglob("*.log")), "Ray wrote its logs elsewhere: RAY_TMPDIR was not honoured"
+        assert_secret_nowhere(PASSWORD, [out, tmp_path / "set", Path(ray_tmp)],
+                              [right.stdout, right.stderr, status.stdout, via_set.stdout, via_set.stderr])  # fmt: skip
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
 def test_per_document_passwords_from_a_file_and_a_manifest_column(docs, tmp_path):
