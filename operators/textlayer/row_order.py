@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 
 from docray.datamodel import INLINE_DELIMITERS, BBox, Block, Delimiters, LayoutBox, Line, PageText, Span, bbox_union
 from docray.operators.textlayer.layout_page import Item, LayoutOptions
-from docray.operators.textlayer.lines import is_vertical_line, line_text, vertical_overlap_ratio
+from docray.operators.textlayer.lines import line_text, vertical_lines, vertical_overlap_ratio
 from docray.operators.textlayer.order import OrderOptions, reading_order
 from docray.operators.textlayer.regions import assign_lines, family, resolve_regions
 from docray.schema import BlockType, LayoutFallback
@@ -104,7 +104,7 @@ def _side_by_side(a: BBox, b: BBox, min_overlap: float) -> bool:
     return vertical_overlap_ratio(a, b) >= min_overlap and horizontal <= 0.2 * max(narrower, 1e-6)
 
 
-_WORD = re.compile(r"[^\W\d_]+|\d+(?:[.,:/-]\d+)*")
+_WORD = re.compile(r"[^\W_]+(?:[.,:/-][^\W_]+)*")  # letters and digits: "3KG", "SH01", "16-03-18" are one word each
 _WIDE = re.compile(r"[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")  # CJK, kana, Hangul
 _RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")  # Hebrew, Arabic, Syriac, Thaana, N'Ko
 _LETTER = re.compile(r"[^\W\d_]")
@@ -124,7 +124,8 @@ def word_count(text: str) -> int:
 def paragraphs_of(lines: list[Line], options: RowOptions = RowOptions()) -> list[int | None]:
     """Per line, the paragraph it is running text of, or None: a line of ``paragraph_words`` words or more
     with such a line stacked right above or below it (sharing half its width, less than a line height
-    apart) is running text, and stacked running-text lines form one paragraph.
+    apart, no line between them: :func:`_line_between`) is running text, and stacked running-text lines
+    form one paragraph.
 
     A paper's column lines are running text; a receipt's or a form's labels and values are not (a
     line or two of a few words), so only they are joined into rows.
@@ -148,10 +149,23 @@ def paragraphs_of(lines: list[Line], options: RowOptions = RowOptions()) -> list
             if b[1] - a[3] > height:
                 break
             shared = min(a[2], b[2]) - max(a[0], b[0])
-            if b[1] >= a[1] + 0.5 * (a[3] - a[1]) and shared >= 0.5 * min(a[2] - a[0], b[2] - b[0]):
+            stacked = b[1] >= a[1] + 0.5 * (a[3] - a[1]) and shared >= 0.5 * min(a[2] - a[0], b[2] - b[0])
+            if stacked and not _line_between(a, b, [line.bbox for line in lines]):
                 prose[i] = prose[j] = True
                 parent[root(j)] = root(i)
     return [root(i) if prose[i] else None for i in range(len(lines))]
+
+
+def _line_between(a: BBox, b: BBox, boxes: list[BBox]) -> bool:
+    """Whether a line lies between ``a`` and ``b`` (``b`` below ``a``): its middle between their middles and
+    sharing width with both.  Consecutive lines of a paragraph have none; a receipt's item names, each above
+    its quantity-and-price row, are not one paragraph however close the rows are."""
+    top, bottom = (a[1] + a[3]) / 2, (b[1] + b[3]) / 2
+    for c in boxes:
+        middle = (c[1] + c[3]) / 2
+        if top < middle < bottom and min(a[2], b[2], c[2]) > max(a[0], b[0], c[0]):
+            return True
+    return False
 
 
 def paragraph_lines(lines: list[Line], options: RowOptions = RowOptions()) -> list[bool]:
@@ -325,9 +339,14 @@ def _joined(row: list[Line]) -> Line:
 
 def page_fallback(page: PageText, lines: list[Line], options: RowOptions = RowOptions()) -> LayoutFallback | None:
     """Whether (and why) a page's layout detections are dropped; ``lines`` are its text lines (text layer or OCR).
-    Lines of turned text (:func:`~.lines.is_vertical_line`) take no part: rows are rows of horizontal text."""
+    On a turned page (lines of turned text, :func:`~.lines.vertical_lines`, carry half its characters: a table
+    printed a quarter turned) those lines take no part: rows are rows of horizontal text."""
     regions = resolve_regions(page.layout, page.width, page.height, options.figure.regions)
-    return layout_fallback([ln for ln in lines if not is_vertical_line(ln)], regions, options)
+    vertical = vertical_lines(lines)
+    down = sum(len(line_text(line)) for line, v in zip(lines, vertical) if v)
+    if down and 2 * down >= sum(len(line_text(line)) for line in lines):
+        lines = [line for line, v in zip(lines, vertical) if not v]
+    return layout_fallback(lines, regions, options)
 
 
 def trusted_regions(page: PageText, lines: list[Line], options: RowOptions = RowOptions()) -> PageText:
@@ -384,9 +403,10 @@ def row_items(
 
 
 def rows_order(items: list[Item], options: RowOptions = RowOptions()) -> list[int]:
-    """The reading order of a page read line by line: top to bottom (rows were joined already), or column
+    """The reading order of a page read line by line: rows top to bottom (:func:`rows_of`; the pieces of a row
+    that running text cut stay left to right, not in the order of their tops), or column
     by column (:func:`~.order.reading_order`) where running text stands side by side, as on a paper."""
     boxes = [item.bbox for item in items]
     if text_columns([item.line for item in items if item.line is not None], options):
         return reading_order(boxes, OrderOptions())
-    return sorted(range(len(boxes)), key=lambda i: (boxes[i][1], boxes[i][0]))
+    return [i for row in rows_of(boxes, options.row_overlap) for i in row]  # a row's pieces left to right
