@@ -12,7 +12,9 @@ for a remote cluster. The pipeline and ``--set`` overrides are checked here befo
 (with ``--install none`` the cluster's docray may differ, so they are not).
 
 With ``--wait`` (default) the command polls the job until it ends, prints the tail of its logs and exits 0 only
-when the job SUCCEEDED (1: FAILED or STOPPED, 2: not submitted, 3: ``--timeout`` passed, 130: interrupted).
+when the job SUCCEEDED (1: FAILED or STOPPED, 2: not submitted, 3: ``--timeout`` passed, 130: interrupted); a
+job whose ``docray run`` exited with one of its outcome codes (4: some inputs failed, 5: every input failed,
+6: no input found; :mod:`docray.exitcodes`) exits with that code.
 Ctrl-C stops waiting, not the job, unless ``--stop-on-interrupt``.
 """
 
@@ -32,6 +34,8 @@ import yaml
 
 from docray.cluster.jobs import JobResult, job_client, submit, tail, wait
 from docray.cluster.runtime_env import INSTALL_MODES, JOB_MANIFEST, SubmitError, build_runtime_env, stage_job
+from docray.exitcodes import ExitCode, job_exit_code
+from docray.secrets import redact_argv
 
 __all__ = ["JobResult", "add_submit_arguments", "build_entrypoint", "build_runtime_env", "cmd_submit", "main",
            "submit", "wait"]  # fmt: skip
@@ -133,6 +137,10 @@ def add_submit_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     parser.add_argument("--retry-errors", action="store_true", help="passed to docray run: re-run error rows")
     parser.add_argument("--fresh", action="store_true", help="passed to docray run: start the output over")
     parser.add_argument(
+        "--ok-exit-on-errors", action="store_true",
+        help="passed to docray run: the job succeeds (exit 0) even when inputs are error rows",
+    )  # fmt: skip
+    parser.add_argument(
         "--wait",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -184,6 +192,7 @@ def add_submit_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
 def run_options(args: argparse.Namespace) -> list[str]:
     """The ``docray run`` flags that ``docray submit`` passes through."""
     options = ["--shard-size", str(args.shard_size)] if args.shard_size is not None else []
+    options += ["--ok-exit-on-errors"] if getattr(args, "ok_exit_on_errors", False) else []
     return options + (["--retry-errors"] if args.retry_errors else []) + (["--fresh"] if args.fresh else [])
 
 
@@ -228,7 +237,7 @@ def _prepare_and_submit(args: argparse.Namespace, address: str) -> str:
         from docray import __version__
 
         manifest = {"docray_version": __version__, "install": args.install, "pipeline": args.pipeline,
-                    "entrypoint": entrypoint, "submitted": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # fmt: skip
+                    "entrypoint": shlex.join(redact_argv(shlex.split(entrypoint))), "submitted": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # fmt: skip
         (staged.working_dir / JOB_MANIFEST).write_text(json.dumps(manifest, indent=2))
         metadata = {"docray_pipeline": args.pipeline, "docray_output": output, "docray_install": args.install,
                     "docray_version": __version__}  # fmt: skip
@@ -275,8 +284,11 @@ def cmd_submit(args: argparse.Namespace) -> int:
     if result.succeeded:
         _say(f"job {job_id} SUCCEEDED in {result.seconds:.0f} s")
         return 0
+    code = job_exit_code(result.message) if result.status == "FAILED" else ExitCode.FAILED
     _say(f"job {job_id} {result.status}: {tail(result.message, 5)}")
-    return EXIT_FAILED
+    if code != ExitCode.FAILED:
+        _say(f"exit status {int(code)}: docray run on the cluster exited {int(code)} (see docray --help)")
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,8 @@ from typing import Any
 
 from docray import __version__
 from docray.evaluation.cli_eval import add_eval_arguments
+from docray.exitcodes import EXIT_CODES_HELP, ExitCode, outcome
+from docray.secrets import redact_url
 
 VLM_BACKENDS = ("vlm-transformers", "vlm-vllm-engine", "vlm-http-client", "vlm-vllm-async-engine")  # MinerU's names
 
@@ -43,39 +45,103 @@ def ocr_unavailable(spec) -> str | None:
     return None
 
 
-def _execute(spec, inputs: list[str], output: str, args: argparse.Namespace) -> int:
+def _execute(spec, inputs: list[str], output: str, args: argparse.Namespace, *, retry_errors: bool | None = None) -> int:
+    """Check, expand and run; the exit code follows :mod:`docray.exitcodes`."""
     from docray.operators.ingest import expand_inputs
+    from docray.pipelines.plan import build_plan
     from docray.pipelines.runner import format_summary, make_executor, run_pipeline
 
+    build_plan(spec)  # an invalid pipeline or --set is a usage error (PipelineError), before the inputs are looked at
     problem = ocr_unavailable(spec)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     try:
-        expanded = expand_inputs(inputs)
-    except ValueError as exc:  # an unknown URL scheme, a malformed manifest
+        expanded = expand_inputs(inputs, manifests=list(getattr(args, "manifest", None) or []))
+        passwords = read_password_file(args.password_file) if getattr(args, "password_file", None) else {}
+    except ValueError as exc:  # an unknown URL scheme, a malformed manifest or password file
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    for warning in getattr(expanded, "warnings", []) or []:
+        return ExitCode.USAGE
+    for warning in expanded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    for decision in expanded.decisions:
+        print(f"input: {decision}", file=sys.stderr)
+    nothing = expanded.empty or (not expanded.parquet and len(expanded.missing) == len(expanded.files))
+    for missing in expanded.missing:  # reported before any work starts
+        print(f"{'error' if nothing else 'warning'}: no such file or directory: {missing}"
+              + ("" if nothing else " (it gets a not_found row)"), file=sys.stderr)  # fmt: skip
+    if nothing:
+        print("error: no input documents found; nothing was run", file=sys.stderr)
+        return ExitCode.NO_INPUTS
+    problem = apply_passwords(spec, getattr(args, "password", None), {**expanded.passwords, **passwords})
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return ExitCode.USAGE
     total = len(expanded.files)
+    if getattr(args, "dry_run", False):
+        print(f"dry run: {spec.name} ({', '.join(st.stage_name for st in spec.stages)}) would run {total} input "
+              f"documents{' + Parquet inputs' if expanded.parquet else ''} into {output}; nothing was run")  # fmt: skip
+        return ExitCode.OK
     print(f"docray {spec.name}: {total} input documents{' + Parquet inputs' if expanded.parquet else ''} -> {output}", file=sys.stderr)
     executor = make_executor(
         args.executor, address=args.address, progress=_progress_printer(total), progress_bars=not args.no_progress
     )
     report = run_pipeline(
-        spec, expanded, output, executor=executor,
-        shard_size=args.shard_size, retry_errors=args.retry_errors, fresh=args.fresh,
+        spec, expanded, output, executor=executor, shard_size=args.shard_size,
+        retry_errors=args.retry_errors if retry_errors is None else retry_errors, fresh=args.fresh,
     )  # fmt: skip
     print(format_summary(report))
-    return 0 if report.complete else 1
+    for decision in expanded.decisions:
+        print(f"input: {decision}")
+    code = outcome(report.input_status or report.output_status, complete=report.complete,
+                   ok_exit_on_errors=args.ok_exit_on_errors)  # fmt: skip
+    if code in (ExitCode.SOME_FAILED, ExitCode.ALL_FAILED):
+        print(f"exit status {int(code)}: {'every input failed' if code == ExitCode.ALL_FAILED else 'some inputs failed'} "
+              "(--ok-exit-on-errors exits 0 when error rows are expected)", file=sys.stderr)  # fmt: skip
+    return code
+
+
+def read_password_file(path: str) -> dict[str, str]:
+    """Source -> password from a ``.csv`` (header: source/path/url/uri and password) or ``.jsonl`` password file;
+    relative paths resolve against the file's folder.  Raises ValueError when it lists no password."""
+    from docray.operators.ingest_manifest import read_manifest, resolve_uri
+    from docray.storage import full_uri, url_to_fs
+
+    fs, where = url_to_fs(path)
+    if not fs.isfile(where):
+        raise ValueError(f"--password-file {path}: no such file")
+    entries, _ = read_manifest(fs, where, path)
+    base = full_uri(fs, where.rsplit("/", 1)[0]) if "/" in where else full_uri(fs, ".")
+    found = {resolve_uri(entry.uri, base): entry.password for entry in entries if entry.password is not None}
+    if not found:
+        raise ValueError(f"--password-file {path}: no entry has a password (a .csv with a header "
+                         "'source,password', or .jsonl objects {\"source\": ..., \"password\": ...})")  # fmt: skip
+    return found
+
+
+def apply_passwords(spec, password: str | None, passwords: dict[str, str]) -> str | None:
+    """Put ``--password`` and per-document passwords into the render stage's config (typed secrets: never
+    written to run records); a message when the pipeline has no render stage to take them."""
+    if password is None and not passwords:
+        return None
+    stage = next((st for st in spec.stages if st.op == "render"), None)
+    if stage is None:
+        return f"pipeline {spec.name!r} has no render stage to open encrypted PDFs with a password"
+    if password is not None:
+        stage.config["password"] = password
+    if passwords:
+        stage.config["passwords"] = {**stage.config.get("passwords", {}), **passwords}
+    return None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from docray.pipelines.spec import apply_overrides, load_pipeline
 
+    if not args.input and not args.manifest:
+        print("error: give at least one --input or --manifest", file=sys.stderr)
+        return ExitCode.USAGE
     spec = apply_overrides(load_pipeline(args.pipeline), args.set or [])
-    return _execute(spec, args.input, args.output, args)
+    return _execute(spec, list(args.input or []), args.output, args)
 
 
 def vlm_engine_override(backend: str, spec, url: str | None, model: str | None) -> tuple[list[str], str | None]:
@@ -111,20 +177,35 @@ def _cuda_visible() -> bool:
     return bool(torch.cuda.is_available())
 
 
+def parse_state_dir(spec) -> str:
+    """``docray parse``'s run state folder: one per set of options (``_docray/parse-<fingerprint>``), so runs with
+    other options (method, language, pages) share an output root as MinerU's do, and the same options resume."""
+    from docray.pipelines.plan import build_plan
+    from docray.pipelines.progress import fingerprint
+
+    return f"_docray/parse-{fingerprint(build_plan(spec))}"
+
+
 def cmd_parse(args: argparse.Namespace) -> int:
     from docray.pipelines.spec import apply_overrides, load_pipeline
 
     vlm = args.backend in VLM_BACKENDS
     if args.backend != "pipeline" and not vlm:
         print(f"error: unknown backend {args.backend!r}; choose from pipeline, {', '.join(VLM_BACKENDS)}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
+    problem = refused_mineru_flags(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return ExitCode.USAGE
     spec = load_pipeline(args.pipeline or ("vlm" if vlm else "standard"))
     if vlm:
         engine_overrides, problem = vlm_engine_override(args.backend, spec, args.url, args.vlm_model)
         if problem:
             print(f"error: {problem}", file=sys.stderr)
-            return 2
+            return ExitCode.USAGE
         spec = apply_overrides(spec, engine_overrides)
+    elif args.url:
+        print(f"note: -u {redact_url(args.url)} is for -b vlm-http-client; backend pipeline ignores it", file=sys.stderr)
     overrides = [f"render.method={args.method}", f"render.start_page={args.start}"]
     if args.end is not None:
         overrides.append(f"render.end_page={args.end}")
@@ -138,27 +219,77 @@ def cmd_parse(args: argparse.Namespace) -> int:
         spec.stages = [s for s in spec.stages if s.op != "formula"]
         if formula_stages:
             overrides.append("render.glyphs=none")
+    if not args.table:  # MinerU's -t false: no table stage (table regions stay images), no line segments for it
+        table_stages = [s for s in spec.stages if s.op == "table"]
+        spec.stages = [s for s in spec.stages if s.op != "table"]
+        if table_stages and any("line_segments" in s.config for s in spec.stages if s.op == "render"):
+            overrides.append("render.line_segments=false")
+    overrides += device_overrides(args.device, spec)
     spec = apply_overrides(spec, overrides + (args.set or []))
     spec.output.files_dir = ""
     if not args.parquet:
         spec.output.tables = []
+        spec.output.state_dir = parse_state_dir(spec)  # --parquet: one set of tables, so one set of options
     inputs = list(args.paths) + list(args.path or [])
-    if not inputs:
+    if not inputs and not args.manifest:
         print("error: give at least one file or directory (positional or -p)", file=sys.stderr)
-        return 2
-    return _execute(spec, inputs, args.output, args)
+        return ExitCode.USAGE
+    # MinerU re-parses whatever it is given: error rows run again; ok/partial ones parsed with these options are kept
+    return _execute(spec, inputs, args.output, args, retry_errors=True)
+
+
+MINERU_DEVICES = "cpu, cuda, cuda:N"
+
+
+def refused_mineru_flags(args: argparse.Namespace) -> str | None:
+    """A one-line reason when a MinerU flag's value has no docray equivalent here, else None."""
+    if args.vram is not None:
+        return ("--vram: docray shares a GPU between workers by Ray resources, not a memory cap; "
+                "use --set STAGE.resources.num_gpus=FRACTION (e.g. --set layout.resources.num_gpus=0.25)")  # fmt: skip
+    if args.source not in (None, "local"):
+        return (f"--source {args.source}: docray never downloads weights; put them in the models directory "
+                "(DOCRAY_MODELS_DIR or 'models-dir' in docray.json, e.g. after mineru-models-download) and use --source local")  # fmt: skip
+    device = (args.device or "").strip().lower()
+    if device and not (device in ("cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())):
+        return f"-d {args.device}: docray runs on {MINERU_DEVICES} only (no npu/mps)"
+    if device.startswith("cuda") and args.executor == "ray" and args.address and device != "cuda":
+        return f"-d {args.device}: on a Ray cluster (--address) Ray places GPU work; use -d cuda"
+    if device.startswith("cuda") and not args.address and not _cuda_visible():
+        return f"-d {args.device}: no CUDA GPU is visible here (torch.cuda.is_available() is false); use -d cpu"
+    return None
+
+
+def device_overrides(device: str | None, spec) -> list[str]:
+    """MinerU's ``-d``: ``cpu`` -> no stage reserves a GPU and none is visible to the workers; ``cuda:N`` -> GPU N
+    only (CUDA_VISIBLE_DEVICES for the embedded Ray and this process); ``cuda`` -> the pipeline as written."""
+    import os
+
+    device = (device or "").strip().lower()
+    if device == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""  # set before Ray or any model starts; 'auto' devices then pick CPU
+        return [f"{st.stage_name}.resources.num_gpus=0" for st in spec.stages]
+    if device.startswith("cuda:"):
+        os.environ["CUDA_VISIBLE_DEVICES"] = device[5:]
+    return []
 
 
 def cmd_pipelines(args: argparse.Namespace) -> int:
-    from importlib import resources
+    import textwrap
 
     from docray.pipelines.spec import load_pipeline
 
-    for entry in sorted(resources.files("docray.pipelines").iterdir(), key=lambda p: p.name):
-        if entry.name.endswith(".yaml"):
-            spec = load_pipeline(entry.name)
-            print(f"{spec.name:12s} {spec.description.strip().splitlines()[0] if spec.description else ''}")
+    for name in bundled_pipelines():
+        spec = load_pipeline(name)
+        text = " ".join(spec.description.split())
+        print(f"{spec.name}\n" + "".join(f"    {line}\n" for line in textwrap.wrap(text, 96)))
     return 0
+
+
+def bundled_pipelines() -> list[str]:
+    """The names of the pipelines that ship with docray (``pipelines/*.yaml``)."""
+    from importlib import resources
+
+    return sorted(e.name[: -len(".yaml")] for e in resources.files("docray.pipelines").iterdir() if e.name.endswith(".yaml"))
 
 
 def _true_false(value: str) -> bool:
@@ -183,6 +314,18 @@ def _add_executor_options(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     p.add_argument("--retry-errors", action="store_true", help="resume: run documents whose earlier row is an error again")
     p.add_argument("--fresh", action="store_true", help="delete the output's tables and run state first instead of resuming")
+    p.add_argument(
+        "--ok-exit-on-errors", action="store_true",
+        help="exit 0 even when some or all inputs are error/partial rows (corpus jobs where error rows are expected)",
+    )  # fmt: skip
+    p.add_argument("--manifest", action="append", metavar="FILE",
+                   help="a file listing documents (.txt: one path/URL a line; .jsonl/.csv: source/path/url/uri column, "
+                        "optional name and password columns), read as a manifest whatever its content; repeatable")  # fmt: skip
+    p.add_argument("--password", default=None, help="password for encrypted PDFs (never written to any output or log)")
+    p.add_argument("--password-file", default=None, metavar="FILE",
+                   help="per-document PDF passwords: a .csv with header source,password (or a .jsonl of objects)")  # fmt: skip
+    p.add_argument("--dry-run", action="store_true",
+                   help="check the options, languages and inputs, print what would run, and exit (nothing is run)")  # fmt: skip
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -199,19 +342,72 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="docray", description=__doc__)
+MINERU_LANGS = ("ch", "ch_server", "ch_lite", "en", "korean", "japan", "chinese_cht", "ta", "te", "ka")
+
+
+def language_availability(pipeline: str = "standard") -> list[tuple[str, str | None]]:
+    """MinerU's ``-l`` codes and, for each, why the pipeline's OCR could not read it here (None: it can)."""
+    from docray.pipelines.spec import apply_overrides, load_pipeline
+
+    spec = load_pipeline(pipeline)
+    stages = [s.stage_name for s in spec.stages if s.op == "ocr"]
+    return [(code, ocr_unavailable(apply_overrides(spec, [f"{st}.lang={code}" for st in stages]))) for code in MINERU_LANGS]
+
+
+def backend_availability() -> list[tuple[str, str | None]]:
+    """MinerU's ``-b`` backends and, for each, why it cannot run here (None: it can)."""
+    from importlib.util import find_spec
+
+    found = {"pipeline": None, "vlm-http-client": None}
+    found["vlm-transformers"] = None if find_spec("transformers") and find_spec("torch") else "pip install 'docray[vlm]' (transformers, torch)"
+    vllm = None if find_spec("vllm") else "pip install vllm (needs a CUDA GPU)"
+    found["vlm-vllm-engine"] = found["vlm-vllm-async-engine"] = vllm
+    return list(found.items())
+
+
+def _short(why: str) -> str:
+    """The what-to-install part of a refusal (its last clause when that says where to put weights)."""
+    last = why.rsplit("; ", 1)[-1]
+    return f"{last} (DOCRAY_MODELS_DIR or 'models-dir' in docray.json)" if last.startswith("for ") else why
+
+
+def parse_epilog(with_availability: bool) -> str:
+    langs = ", ".join(MINERU_LANGS)
+    if not with_availability:
+        return f"languages (-l): {langs}; backends (-b): pipeline, {', '.join(VLM_BACKENDS)}"
+    lines = ["languages (-l), as installed here:"]
+    lines += [f"  {code:12s} {'available' if why is None else 'refused: ' + _short(why)}" for code, why in language_availability()]
+    lines.append("  (other MinerU codes: latin, fr, de, ... read with the shipped recogniser; see models/ocr_langs.py)")
+    lines.append("backends (-b), as installed here:")
+    lines += [f"  {name:22s} {'available' if why is None else 'unavailable: ' + why}" for name, why in backend_availability()]
+    return "\n".join(lines)
+
+
+def build_parser(with_availability: bool = False) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="docray", description=__doc__, epilog=EXIT_CODES_HELP)
     parser.add_argument("--version", action="version", version=f"docray {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run a pipeline YAML over inputs, writing Parquet and per-document files")
-    run.add_argument("pipeline", help="pipeline YAML path or bundled name (fast)")
-    run.add_argument("--input", "-i", action="append", required=True, help="file, directory, glob, URL or Parquet; repeatable")
+    bundled = ", ".join(bundled_pipelines())
+    run = sub.add_parser(
+        "run", help="run a pipeline YAML over inputs, writing Parquet and per-document files",
+        description=f"Run a pipeline over inputs. Bundled pipelines: {bundled} (docray pipelines describes them). "
+        + EXIT_CODES_HELP,
+    )  # fmt: skip
+    run.add_argument("pipeline", help=f"pipeline YAML path or bundled name: {bundled}")
+    run.add_argument("--input", "-i", action="append", help="file, directory, glob, URL or Parquet; repeatable")
     run.add_argument("--output", "-o", required=True, help="output directory or URL")
     _add_executor_options(run)
     run.set_defaults(func=cmd_run)
 
-    parse = sub.add_parser("parse", help="MinerU-style parsing of files or directories to .md and JSON")
+    parse = sub.add_parser(
+        "parse", help="MinerU-style parsing of files or directories to .md and JSON",
+        description="MinerU-style parsing: OUTPUT/<name>/<method>/<name>.md, _content_list.json, _middle.json. "
+        "Runs with other options (-m, -l, -s/-e ...) may share OUTPUT: each document's files are replaced, and "
+        "documents already parsed with the same options are skipped. " + EXIT_CODES_HELP,
+        epilog=parse_epilog(with_availability),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
     parse.add_argument("paths", nargs="*", help="PDF / image files or directories")
     parse.add_argument("-p", "--path", action="append", help="input path (MinerU's -p); repeatable")
     parse.add_argument("-o", "--output", required=True, help="output directory")
@@ -222,12 +418,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--vlm-model", default=None,
         help="VLM weights (models-dir:NAME or a path) for vlm-transformers/vlm-vllm-engine, or the served model name for vlm-http-client",
     )  # fmt: skip
-    parse.add_argument("-l", "--lang", default=None, help="document language for OCR (MinerU's codes: ch, en, japan, chinese_cht, latin, fr, de, korean, ...)")
+    parse.add_argument("-l", "--lang", default=None, help="document language for OCR (MinerU's codes; see the list below)")
     parse.add_argument("-s", "--start", type=int, default=0, help="first page (0-based)")
     parse.add_argument("-e", "--end", type=int, default=None, help="last page (0-based, inclusive)")
     parse.add_argument(
         "-f", "--formula", type=_true_false, default=True, metavar="{true,false}", help="formula parsing (default true)"
     )
+    parse.add_argument(
+        "-t", "--table", type=_true_false, default=True, metavar="{true,false}", help="table parsing (default true)"
+    )
+    parse.add_argument("-d", "--device", default=None, help=f"MinerU's device: {MINERU_DEVICES} (default: what the pipeline asks for)")
+    parse.add_argument("--vram", type=int, default=None, help="MinerU's GPU memory cap: refused (docray shares GPUs by Ray resources)")
+    parse.add_argument("--source", default=None, help="MinerU's model source: local (docray never downloads; huggingface/modelscope refused)")
     parse.add_argument("--pipeline", default=None, help="docray pipeline to run (default: standard; vlm for vlm-* backends)")
     parse.add_argument("--parquet", action="store_true", help="also write documents/pages Parquet")
     _add_executor_options(parse)
@@ -255,14 +457,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    given = sys.argv[1:] if argv is None else argv
+    wants_parse_help = bool(given) and given[0] == "parse" and any(a in ("-h", "--help") for a in given)
+    args = build_parser(with_availability=wants_parse_help).parse_args(argv)
     from docray.pipelines.spec import PipelineError
 
     try:
-        return args.func(args)
+        return int(args.func(args))
     except (PipelineError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
+    except KeyboardInterrupt:
+        print("interrupted; re-run the same command to resume", file=sys.stderr)
+        return ExitCode.INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from typing import Any, Literal, Sequence
 
 from pydantic import Field
 
+from docray.secrets import CredentialUrl, SecretOptions, redact_url
 from docray.config import StrictModel
 from docray.models.protocols import TokenLogprob, VlmRequest, VlmResponse
 from docray.models.vlm_common import data_url
@@ -44,7 +45,10 @@ class HttpVlmOptions(StrictModel):
     """An OpenAI-compatible chat-completions server (vLLM, sglang, ``docray vlm-serve``) as a VLM engine."""
 
     kind: Literal["http"] = "http"
-    url: str = Field(description="server base URL, with or without /v1 (http://127.0.0.1:30000 or .../v1)")
+    url: CredentialUrl = Field(
+        description="server base URL, with or without /v1 (http://127.0.0.1:30000 or .../v1); credentials in it "
+        "(https://user:pass@host) are never written to run records"
+    )
     model: str | None = Field(None, description="served model name; None: the first id that GET /v1/models lists")
     api_key_env: str | None = Field(
         "DOCRAY_VLM_API_KEY",
@@ -56,7 +60,9 @@ class HttpVlmOptions(StrictModel):
     max_retries: int = Field(4, ge=0, description="retries of a request after a retryable failure")
     backoff_s: float = Field(1.0, ge=0, description="first retry's wait; doubled per retry, with jitter")
     backoff_max_s: float = Field(30.0, ge=0, description="longest wait between retries (also caps Retry-After)")
-    headers: dict[str, str] = Field(default_factory=dict, description="extra HTTP headers sent with every request")
+    headers: SecretOptions = Field(
+        default_factory=dict, description="extra HTTP headers sent with every request (secret-looking values redacted in records)"
+    )
 
 
 class RequestFailed(Exception):
@@ -231,7 +237,7 @@ class HttpVlm:
                 listed = self._call("GET", "/models").get("data") or []
                 ids = [m.get("id") for m in listed if isinstance(m, dict) and m.get("id")]
                 if not ids:
-                    raise RequestFailed(f"{self.base}/models lists no model")
+                    raise RequestFailed(f"{redact_url(self.base)}/models lists no model")
                 self._model = str(ids[0])
             return self._model
 
@@ -269,7 +275,7 @@ class HttpVlm:
             try:
                 answer = self._session.request(method, self.base + path, json=payload, timeout=self.options.timeout_s)
             except retryable as exc:
-                failure = f"{type(exc).__name__}: {exc}"
+                failure = redact_url(f"{type(exc).__name__}: {exc}")  # error rows must not carry URL credentials
             else:
                 if answer.status_code < 400:
                     try:

@@ -35,6 +35,7 @@ from docray.operators.ingest_inputs import (
     stem_of,
     unique_names,
 )
+from docray.secrets import SecretOptions
 from docray.schema import DOCUMENT_COLUMNS, DOCUMENTS, DocKind, ErrorCode, Status
 from docray.storage import url_to_fs
 
@@ -66,8 +67,9 @@ class IngestConfig(OperatorConfig):
     max_bytes: int = Field(
         DEFAULT_MAX_BYTES, ge=1, description="documents larger than this become too_large error rows, unread"
     )
-    storage_options: dict[str, Any] = Field(
-        default_factory=dict, description="fsspec storage options (credentials, endpoint) for reading sources"
+    storage_options: SecretOptions = Field(
+        default_factory=dict,
+        description="fsspec storage options (credentials, endpoint) for reading sources; credentials are redacted in records"
     )
     bytes_column: str = Field("bytes", description="Parquet input: the binary column holding document bytes")
     source_column: str | None = Field(

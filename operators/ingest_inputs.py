@@ -19,7 +19,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from docray.operators.ingest_manifest import is_text_manifest, parquet_manifest_column, read_manifest, resolve_uri
+from docray.operators.ingest_manifest import (
+    is_text_manifest,
+    manifest_evidence,
+    parquet_manifest_column,
+    read_manifest,
+    resolve_uri,
+)
 from docray.schema import schema_of
 from docray.storage import full_uri, url_to_fs
 
@@ -38,58 +44,80 @@ class ExpandedInputs:
     files: list[dict[str, Any]] = field(default_factory=list)  # sources rows, sorted by source
     parquet: list[str] = field(default_factory=list)  # Parquet URIs whose rows carry document bytes
     warnings: list[str] = field(default_factory=list)  # inputs that yielded nothing, skipped files
+    decisions: list[str] = field(default_factory=list)  # how each named .txt/.csv/.jsonl file was read, and why
+    missing: list[str] = field(default_factory=list)  # inputs named on the command line that do not exist
+    passwords: dict[str, str] = field(default_factory=dict, repr=False)  # source -> a manifest's password column
 
     @property
     def empty(self) -> bool:
         return not self.files and not self.parquet
 
 
-def expand_inputs(inputs: list[str], *, storage_options: dict[str, Any] | None = None) -> ExpandedInputs:
+def expand_inputs(
+    inputs: list[str], *, storage_options: dict[str, Any] | None = None, manifests: list[str] | None = None
+) -> ExpandedInputs:
     """Expand input paths/URLs/globs/directories/manifests into sources rows and Parquet URIs.
 
     Directories are searched recursively for supported documents (hidden files skipped); a
     directory holding only ``.parquet`` files is a Parquet input.  A named path that does not exist
     still becomes a row, so it is reported as ``not_found`` downstream; so does every manifest
     entry, unchecked.  A manifest's ``name`` values name their documents; other documents are
-    named by their stems (made unique).  Raises ``ValueError`` for a URL whose filesystem is
-    unknown or not installed, and for an unreadable or malformed manifest.
+    named by their stems (made unique).  ``manifests`` are read as manifests whatever their suffix
+    or content; a named ``.txt``/``.csv``/``.jsonl`` file is one only when its content says so
+    (:func:`~docray.operators.ingest_manifest.manifest_evidence`; each decision is in ``decisions``).
+    Raises ``ValueError`` for a URL whose filesystem is unknown or not installed, for an unreadable or
+    malformed manifest, and for an explicit manifest that does not exist.
     """
+    found = ExpandedInputs()
     docs: dict[str, str | None] = {}  # source -> the name a manifest gave it
     parquet: dict[str, None] = {}
-    warnings: list[str] = []
-    for given in inputs:
+    named = [(given, False) for given in inputs] + [(given, True) for given in manifests or []]
+    for given, explicit in named:
         try:
             fs, path = url_to_fs(given, storage_options)
         except ValueError as exc:
             raise ValueError(f"cannot open input {given!r}: {exc}") from exc
-        found_docs, found_parquet, manifests = _expand_one(given, fs, path, warnings)
+        if explicit:
+            if not fs.isfile(path):
+                raise ValueError(f"--manifest {given}: no such file")
+            found.decisions.append(f"{given}: read as a manifest (--manifest)")
+            found_docs, found_parquet, listed = [], [], [path]
+        else:
+            found_docs, found_parquet, listed = _expand_one(given, fs, path, found)
         for p in found_docs:
             docs.setdefault(full_uri(fs, p), None)
         if found_parquet and _is_parquet_manifest(given, fs, found_parquet[0]):
-            manifests, found_parquet = manifests + found_parquet, []
-        for p in manifests:
-            _add_manifest(fs, p, docs, warnings)
+            listed, found_parquet = listed + found_parquet, []
+        for p in listed:
+            _add_manifest(fs, p, docs, found)
         parquet.update((full_uri(fs, p), None) for p in found_parquet)
     sources = sorted(docs)
     names = unique_names(sources, [safe_name(docs[s]) if docs[s] else stem_of(s) for s in sources])
-    files = [{"source": s, "name": n, "bytes": None} for s, n in zip(sources, names)]
-    return ExpandedInputs(files=files, parquet=sorted(parquet), warnings=warnings)
+    found.files = [{"source": s, "name": n, "bytes": None} for s, n in zip(sources, names)]
+    found.parquet = sorted(parquet)
+    return found
 
 
-def _expand_one(given: str, fs: Any, path: str, warnings: list[str]) -> tuple[list[str], list[str], list[str]]:
+def _expand_one(given: str, fs: Any, path: str, found: ExpandedInputs) -> tuple[list[str], list[str], list[str]]:
     """Documents, Parquet files and text manifests named by one input."""
+    warnings = found.warnings
     if _has_magic(path):
         return *_expand_glob(given, fs, path, warnings), []
     try:
         info = fs.info(path)
     except FileNotFoundError:
+        found.missing.append(given)
         return [path], [], []  # accounted for: becomes a not_found row
     if info.get("type") == "directory":
         return *_expand_dir(given, fs, path, warnings), []
     if path.lower().endswith(PARQUET_SUFFIX):
         return [], [path], []
     if is_text_manifest(path):
-        return [], [], [path]
+        listing, why = manifest_evidence(fs, path, given)
+        if listing:
+            found.decisions.append(f"{given}: read as a manifest: {why}")
+            return [], [], [path]
+        found.decisions.append(f"{given}: read as a document, not a manifest: {why} (--manifest {given} reads it as one)")
     return [path], [], []  # named explicitly: kept whatever its suffix; ingest sniffs the content
 
 
@@ -101,7 +129,8 @@ def _is_parquet_manifest(given: str, fs: Any, path: str) -> bool:
         raise ValueError(f"{given}: cannot read the Parquet schema of {path}: {type(exc).__name__}: {exc}") from exc
 
 
-def _add_manifest(fs: Any, path: str, docs: dict[str, str | None], warnings: list[str]) -> None:
+def _add_manifest(fs: Any, path: str, docs: dict[str, str | None], found: ExpandedInputs) -> None:
+    warnings = found.warnings
     where = full_uri(fs, path)
     entries, empty = read_manifest(fs, path, where)
     base = full_uri(fs, path.rsplit("/", 1)[0]) if "/" in path else full_uri(fs, ".")
@@ -112,6 +141,8 @@ def _add_manifest(fs: Any, path: str, docs: dict[str, str | None], warnings: lis
             duplicates += 1
             continue
         docs[source] = entry.name
+        if entry.password is not None:
+            found.passwords[source] = entry.password
     if duplicates:
         warnings.append(f"{where}: skipped {duplicates} duplicate entr{'y' if duplicates == 1 else 'ies'}")
     if empty:

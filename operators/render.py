@@ -16,6 +16,7 @@ memory at once (Ray Data ``map_batches`` accepts a generator).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable, ClassVar, Iterator, Literal
 
 import pyarrow as pa
@@ -39,6 +40,7 @@ from docray.operators.textlayer.pdf_route import (
     DEFAULT_SCAN_COVERAGE,
     DEFAULT_SCAN_MAX_CHARS,
 )
+from docray.secrets import SecretText, secret_value
 from docray.schema import PAGE_COLUMNS, PAGES, DocKind, ParseMethod, Status, field
 
 
@@ -65,7 +67,14 @@ class RenderConfig(OperatorConfig):
     max_pixels: int = Field(
         25_000_000, ge=10_000, description="largest page image in pixels; bigger pages are rendered at a lower dpi"
     )
-    password: str | None = Field(None, description="password for encrypted PDFs (the same for every document)")
+    password: SecretText | None = Field(
+        None, description="password for encrypted PDFs (docray parse --password); never written to run records"
+    )
+    passwords: dict[str, SecretText] = Field(
+        default_factory=dict,
+        description="per-document passwords by source (from --password-file or a manifest's password column); a "
+        "document listed here is opened with its own password instead of `password`",
+    )
     gap_factor: float = Field(
         1.0, gt=0, description="a horizontal gap wider than this many font sizes starts a new text span"
     )
@@ -147,7 +156,7 @@ class RenderOperator(Operator[RenderConfig]):
             end_page=c.end_page,
             max_pages=c.max_pages,
             max_pixels=c.max_pixels,
-            password=c.password,
+            password=secret_value(c.password),
             gap_factor=c.gap_factor,
             glyphs=c.glyphs,
             line_segments=c.line_segments,
@@ -184,7 +193,12 @@ class RenderOperator(Operator[RenderConfig]):
         request = self.page_request()
         todo = [i for i, doc in enumerate(docs) if not is_error(doc)]
         jobs = (
-            RenderJob(docs[i].get("kind") or DocKind.PDF.value, _as_bytes(data_of(i)), request, self.config.segment_pages)
+            RenderJob(
+                docs[i].get("kind") or DocKind.PDF.value,
+                _as_bytes(data_of(i)),
+                self.request_for(docs[i], request),
+                self.config.segment_pages,
+            )
             for i in todo
         )
         if self.config.timeout_s is None:
@@ -200,6 +214,11 @@ class RenderOperator(Operator[RenderConfig]):
                     yield from document_rows(doc, stream, request, self.config.timeout_s)
         finally:
             events.close()  # ends the child now rather than when the generator is collected
+
+    def request_for(self, doc: Row, request: PageRequest) -> PageRequest:
+        """``request`` with the document's own password when ``passwords`` lists its source."""
+        own = self.config.passwords.get(doc.get("source") or "")
+        return replace(request, password=secret_value(own)) if own is not None else request
 
     def process_error_row(self, row: Row) -> list[Row]:
         """A document already in error: one page row (``page_idx = -1``) that carries its error."""

@@ -128,7 +128,8 @@ class ResultWriter:
         self.storage_options = storage_options or {}
         self.shard = shard
         # the documents parts are the commit record resume reads; kept out of sight when the table is not asked for
-        self.documents_dir = DOCUMENTS_TABLE if DOCUMENTS_TABLE in spec.tables else HIDDEN_DOCUMENTS_DIR
+        self.state_dir = spec.state_dir.strip("/") or STATE_DIR
+        self.documents_dir = DOCUMENTS_TABLE if DOCUMENTS_TABLE in spec.tables else f"{self.state_dir}/documents"
 
     def for_shard(self, shard: str) -> ResultWriter:
         """The same writer, writing its Parquet parts under ``shard=<shard>/``."""
@@ -253,7 +254,7 @@ def read_original_pdf(row: dict[str, Any], storage_options: dict[str, Any]) -> b
     """
     source = row.get("source") or ""
     if row.get("kind") == DocKind.IMAGE.value:
-        raise SkipFile("an image document has no original PDF")
+        raise SkipFile("an image input has no original PDF to draw on or copy")
     if PARQUET_SOURCE_MARK in source:
         raise SkipFile(f"{source} names a Parquet row, not a readable file")
     try:
@@ -316,11 +317,24 @@ def _origin_pdf(doc: DocumentFiles) -> bytes:
 
 
 def _layout_pdf(doc: DocumentFiles) -> bytes:
-    return layout_pdf(doc.original_pdf(), doc.middle())
+    return _debug_rendering(doc, layout_pdf)
 
 
 def _span_pdf(doc: DocumentFiles) -> bytes:
-    return span_pdf(doc.original_pdf(), doc.middle())
+    return _debug_rendering(doc, span_pdf)
+
+
+def _debug_rendering(doc: DocumentFiles, draw: Callable[[bytes, dict[str, Any]], bytes]) -> bytes:
+    """A debug rendering over the original PDF; an encrypted original is skipped (the writer has no password)."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    try:
+        return draw(doc.original_pdf(), doc.middle())
+    except pdfium.PdfiumError as exc:
+        if exc.err_code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
+            raise SkipFile("the original PDF is encrypted: no debug rendering is drawn over it") from None
+        raise
 
 
 # File kind -> (file name suffix after the document name, maker).  A maker returns the file's

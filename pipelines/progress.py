@@ -20,6 +20,7 @@ from typing import Any
 
 from docray.pipelines.outputs import STATE_DIR, ResultWriter
 from docray.pipelines.plan import Plan
+from docray.secrets import REVEAL, redact_mapping, secret_fields
 from docray.storage import write_atomic
 
 # Config fields that change how a stage runs, not what it produces: a resumed run may change them.
@@ -63,10 +64,33 @@ def fingerprint(plan: Plan) -> str:
     """A hash of what the pipeline produces: stage operators and their output-affecting config, output spec."""
     stages = []
     for stage in plan.stages:
-        config = stage.config.model_dump(mode="json", exclude=set(RUNTIME_FIELDS))
+        # secrets (passwords, credentials) change whether a document opens, not what a pipeline makes of it
+        config = stage.config.model_dump(mode="json", exclude=set(RUNTIME_FIELDS) | secret_fields(stage.config))
         stages.append({"op": stage.operator.name, "config": config})
-    payload = {"stages": stages, "output": plan.spec.output.model_dump(mode="json")}
+    payload = {"stages": stages, "output": plan.spec.output.model_dump(mode="json", exclude={"state_dir"})}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def recorded_spec(plan: Plan) -> dict[str, Any]:
+    """The pipeline spec as run records hold it: every stage config value that is a secret by type masked.
+
+    A spec's stage configs are untyped YAML (``--set render.password=...`` lands there as a string); the
+    bound config knows which fields are secrets (:mod:`docray.secrets`), so a value whose JSON dump differs
+    from its revealed dump is replaced by the masked dump.
+    """
+    data = plan.spec.model_dump(mode="json")
+    bound = {stage.name: stage.config for stage in plan.stages}
+    for stage in data["stages"]:
+        config = bound.get(stage.get("name") or stage["op"])
+        if config is None:
+            stage["config"] = redact_mapping(stage["config"])
+            continue
+        masked, clear = config.model_dump(mode="json"), config.model_dump(mode="json", context=REVEAL)
+        stage["config"] = {
+            key: (masked[key] if key in masked and masked[key] != clear[key] else redact_mapping(value))
+            for key, value in stage["config"].items()
+        }
+    return data
 
 
 class StateStore:
@@ -74,7 +98,7 @@ class StateStore:
 
     def __init__(self, writer: ResultWriter):
         self.fs, root = writer.filesystem()
-        self.root = f"{root}/{STATE_DIR}"
+        self.root = f"{root}/{writer.state_dir}"
 
     def _read(self, name: str) -> Any | None:
         path = f"{self.root}/{name}"
@@ -97,7 +121,7 @@ class StateStore:
         return self._read("pipeline.json")
 
     def write_pipeline(self, plan: Plan) -> None:
-        self._write("pipeline.json", {"fingerprint": fingerprint(plan), "pipeline": plan.spec.model_dump(mode="json")})
+        self._write("pipeline.json", {"fingerprint": fingerprint(plan), "pipeline": recorded_spec(plan)})
 
     def write_shard(self, shard: str, record: dict[str, Any]) -> None:
         self._write(f"shards/{shard}.json", record)

@@ -8,6 +8,7 @@ import pyarrow as pa
 
 from docray.operators.base import Operator
 from docray.pipelines.plan import BoundStage
+from docray.secrets import REVEAL
 
 
 def apply_operator(batch: pa.Table, *, operator: type[Operator], config: dict[str, Any], output_schema: pa.Schema) -> pa.Table:
@@ -26,7 +27,7 @@ def map_kwargs(stage: BoundStage) -> dict[str, Any]:
         kwargs["num_gpus"] = res.num_gpus
     if res.memory:
         kwargs["memory"] = res.memory
-    config_data = config.model_dump(mode="json")
+    config_data = config.model_dump(mode="json", context=REVEAL)  # the workers need the secrets; records never get them
     if stage.operator.is_stateful(config) or config.concurrency is not None:
         size = config.concurrency if config.concurrency is not None else 1
         pool = ActorPoolStrategy(size=size) if isinstance(size, int) else ActorPoolStrategy(min_size=size[0], max_size=size[1])

@@ -101,11 +101,13 @@ class OutputState:
     def documents(self) -> int:
         return sum(len(rows) for rows in self.rows.values())
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, sources: set[str] | None = None) -> dict[str, int]:
+        """Rows by status (of the given sources only, when given)."""
         by: dict[str, int] = defaultdict(int)
         for rows in self.rows.values():
-            for _source, status, _code in rows:
-                by[status] += 1
+            for source, status, _code in rows:
+                if sources is None or source in sources:
+                    by[status] += 1
         return dict(by)
 
     # ------------------------------------------------------------------ repairing

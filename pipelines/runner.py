@@ -8,6 +8,7 @@ import os
 import platform
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -27,10 +28,11 @@ from docray.pipelines.outputs import (
     WriteStats,
 )
 from docray.pipelines.plan import Plan, build_plan
-from docray.pipelines.progress import RunProgress, RunState, StateStore, fingerprint
+from docray.pipelines.progress import RunProgress, RunState, StateStore, fingerprint, recorded_spec
 from docray.pipelines.resume import OutputState
 from docray.pipelines.spec import PipelineError, PipelineSpec
 from docray.schema import Status
+from docray.secrets import redact_argv
 from docray.storage import url_to_fs, write_atomic
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ class RunReport:
     output_status: dict[str, int] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)  # input sources with no documents row (must stay empty)
     duplicates_removed: int = 0
+    input_status: dict[str, int] = field(default_factory=dict)  # this invocation's inputs' rows by status (the exit code)
 
     @property
     def pages_per_second(self) -> float:
@@ -57,10 +60,13 @@ class RunReport:
 
     @property
     def complete(self) -> bool:
-        """Every input has exactly one documents row in the output (Parquet inputs: none duplicated)."""
+        """Every input has exactly one documents row in the output (Parquet inputs: none duplicated).
+
+        The output may hold more rows than this invocation's inputs: documents of earlier runs into the same
+        output (``docray parse`` into a shared folder, ``docray run`` over a subset of an earlier run's inputs)."""
         if self.missing:
             return False
-        return self.output_documents == self.inputs if self.inputs >= 0 else True
+        return sum(self.input_status.values()) == self.inputs if self.inputs >= 0 and self.input_status else True
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +84,7 @@ class RunReport:
                 "missing_count": len(self.missing),
                 "duplicates_removed": self.duplicates_removed,
                 "complete": self.complete,
+                "input_status": self.input_status,
             },
         }
 
@@ -162,6 +169,7 @@ def run_pipeline(
         output_status=state.counts(),
         missing=[row["source"] for row in expanded.files if row["source"] not in present],
         duplicates_removed=duplicates,
+        input_status=state.counts({row["source"] for row in expanded.files}) if not expanded.parquet else state.counts(),
     )
     progress.state = RunState.FINISHED.value
     store.write_progress(progress)
@@ -226,7 +234,7 @@ def run_shard(
 def clear_output(writer: ResultWriter) -> None:
     """Delete what a previous run left: the Parquet tables and run state (``--fresh``); files are overwritten."""
     fs, root = writer.filesystem()
-    for folder in (DOCUMENTS_TABLE, PAGES_TABLE, STATE_DIR):
+    for folder in (DOCUMENTS_TABLE, PAGES_TABLE, writer.state_dir):
         if fs.exists(f"{root}/{folder}"):
             fs.rm(f"{root}/{folder}", recursive=True)
 
@@ -268,14 +276,14 @@ def write_manifest(output: str, plan: Plan, report: RunReport, started: datetime
     manifest = {
         "started": started.isoformat(),
         "finished": datetime.now(timezone.utc).isoformat(),
-        "argv": sys.argv,
+        "argv": redact_argv(sys.argv),
         "versions": versions(),
-        "pipeline": plan.spec.model_dump(mode="json"),
+        "pipeline": recorded_spec(plan),
         "stages": {s.name: s.config.model_dump(mode="json") for s in plan.stages},
         "report": report.to_dict(),
         "throughput": throughput(report),
         "docray_module": docray.__file__,  # which docray ran (a cluster job's shipped copy or an install)
-        "shard_markers": f"{STATE_DIR}/shards/",  # per shard: counts, timings, Ray Data stats
+        "shard_markers": f"{plan.spec.output.state_dir}/shards/",  # per shard: counts, timings, Ray Data stats
     }
     write_atomic(fs, f"{root}/run.json", json.dumps(manifest, indent=2))
 
@@ -310,7 +318,9 @@ def format_summary(report: RunReport) -> str:
     if report.already_done:
         lines.append(f"resumed: {report.already_done} documents were already in the output and were skipped")
     check = f"{report.output_documents} documents rows in the output"
-    if report.inputs >= 0:
+    if report.inputs >= 0 and report.input_status and sum(report.input_status.values()) != report.output_documents:
+        check = f"{report.inputs} inputs -> {sum(report.input_status.values())} documents rows for them ({check})"
+    elif report.inputs >= 0:
         check = f"{report.inputs} inputs -> {check}"
     check += f", {len(report.missing)} missing, {report.duplicates_removed} duplicates removed"
     lines.append(("exactly-once check: " if report.complete else "WARNING: incomplete: ") + check)
@@ -329,6 +339,9 @@ def format_summary(report: RunReport) -> str:
         if len(s.errors) > 10:
             lines.append(f"  ... {len(s.errors) - 10} more in run.json; every error row is in the documents table")
     if s.skipped_files or s.failed_files:
-        lines.append(f"per-document files: {s.skipped_files} skipped, {s.failed_files} failed (see run.json)")
+        lines.append(f"per-document files: {s.skipped_files} skipped, {s.failed_files} failed (all listed in run.json)")
+        reasons = Counter(f"{note['file']} {note['reason']}" for note in s.file_notes)
+        for reason, n in reasons.most_common(5):
+            lines.append(f"  {n} x {reason}")
     lines.append(f"output: {report.output}")
     return "\n".join(lines)

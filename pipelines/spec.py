@@ -59,6 +59,12 @@ class OutputSpec(StrictModel):
     method_dir: str | None = Field(
         None, description="MinerU's per-method subfolder (auto/txt/ocr); default: the render method"
     )
+    state_dir: str = Field(
+        "_docray",
+        description="folder under the output for run state (progress, shard markers, the pipeline record and, when "
+        "the documents table is not an output, the documents parts resume reads); docray parse keys it on the "
+        "options it parses with, so runs with other options share the output root",
+    )
 
 
 class PipelineSpec(StrictModel):

@@ -13,7 +13,7 @@ from typing import Any
 
 import psutil
 
-from docray.pipelines.outputs import ResultWriter
+from docray.pipelines.outputs import STATE_DIR, ResultWriter
 from docray.pipelines.progress import RunState, StateStore
 from docray.pipelines.resume import OutputState
 from docray.pipelines.spec import OutputSpec
@@ -23,12 +23,10 @@ STALE_AFTER_S = 600.0  # a run on another host that has not updated its progress
 
 def collect_status(output: str, storage_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """What ``docray status`` prints, as data.  Raises FileNotFoundError when ``output`` holds no run."""
-    probe = ResultWriter(output, OutputSpec(), "auto", storage_options)
-    store = StateStore(probe)
-    pipeline = store.read_pipeline()
-    progress = store.read_progress()
-    if pipeline is None or progress is None:
-        raise FileNotFoundError(f"{output} holds no docray run state (_docray/progress.json)")
+    store = latest_state(output, storage_options)
+    if store is None:
+        raise FileNotFoundError(f"{output} holds no docray run state ({STATE_DIR}/progress.json)")
+    pipeline, progress = store.read_pipeline(), store.read_progress()
     spec = OutputSpec.model_validate(pipeline["pipeline"]["output"])
     writer = ResultWriter(output, spec, "auto", storage_options)
     state = OutputState.scan(writer, repair=False)
@@ -64,6 +62,21 @@ def collect_status(output: str, storage_options: dict[str, Any] | None = None) -
     }
 
 
+def latest_state(output: str, storage_options: dict[str, Any] | None = None) -> StateStore | None:
+    """The run state of ``output`` updated last: ``_docray/`` (docray run) or one of ``_docray/parse-*/``
+    (docray parse keeps one per set of options); None when there is none."""
+    probe = ResultWriter(output, OutputSpec(), "auto", storage_options)
+    fs, root = probe.filesystem()
+    candidates = [StateStore(probe)]
+    if fs.exists(f"{root}/{STATE_DIR}"):
+        for path in sorted(fs.glob(f"{root}/{STATE_DIR}/*/progress.json")):
+            state_dir = path[len(root) + 1 :].rsplit("/", 1)[0]
+            candidates.append(StateStore(ResultWriter(output, OutputSpec(state_dir=state_dir), "auto", storage_options)))
+    found = [(store.read_progress(), store) for store in candidates if store.read_pipeline() is not None]
+    found = [(progress, store) for progress, store in found if progress is not None]
+    return max(found, key=lambda item: item[0].get("updated", 0))[1] if found else None
+
+
 def _liveness(progress: dict[str, Any], now: float) -> str:
     state = progress["state"]
     if state != RunState.RUNNING.value:
@@ -89,10 +102,15 @@ def format_status(info: dict[str, Any]) -> str:
             f"this run: {done}/{info['inputs']} inputs done ({share:.1f}%; {info['already_done']} from earlier runs), "
             f"{info['remaining']} remaining"
         )
-    lines.append(
-        f"rate: {info['documents_per_second']:.2f} documents/s over {info['elapsed_seconds']:.0f} s"
-        + (f", ETA {info['eta_seconds']:.0f} s" if info["eta_seconds"] else "")
-    )
+    if info["written_this_run"] and info["elapsed_seconds"] >= 1:
+        lines.append(
+            f"rate: {info['documents_per_second']:.2f} documents/s over {info['elapsed_seconds']:.0f} s"
+            + (f", ETA {info['eta_seconds']:.0f} s" if info["eta_seconds"] else "")
+        )
+    elif info["written_this_run"]:
+        lines.append(f"rate: {info['written_this_run']} documents in under a second")
+    else:
+        lines.append("rate: none (this run wrote no documents: nothing was left to do, or it has not committed any yet)")
     lines.append(f"shards: {info['shards_done']}/{info['shards_total']} of this run done, {info['shards_committed']} committed in all")
     if info.get("error"):
         lines.append(f"error: {info['error']}")

@@ -93,7 +93,7 @@ def test_missing_paths_still_become_rows(tmp_path: Path) -> None:
 
 
 def test_explicit_file_is_kept_whatever_its_suffix(tree: Path) -> None:
-    # .txt/.csv/.jsonl files are manifests (tests/test_manifests.py); any other suffix is a document
+    # .txt/.csv/.jsonl files that list documents are manifests (tests/test_manifests.py); anything else is a document
     (tree / "notes.rtf").write_text("not a document")
     assert [f["name"] for f in expand_inputs([str(tree / "notes.rtf")]).files] == ["notes"]
 

@@ -152,15 +152,33 @@ def test_parquet_manifest_versus_parquet_with_bytes(corpus):
 def test_manifest_on_another_filesystem_resolves_there():
     fs = fsspec.filesystem("memory")
     fs.pipe_file("/manifests/lists/m.txt", b"../docs/a.pdf\ns3://bucket/b.pdf\n")
+    fs.pipe_file("/manifests/docs/a.pdf", b"%PDF-1.4")  # a .txt is a manifest when its lines are files or URLs
     found = expand_inputs(["memory:///manifests/lists/m.txt"])
     assert rows(found) == {"memory:///manifests/docs/a.pdf": "a", "s3://bucket/b.pdf": "b"}
+    assert found.decisions == ["memory:///manifests/lists/m.txt: read as a manifest: each of its 2 lines is a URL or an existing file"]
+
+
+def test_txt_csv_jsonl_are_manifests_only_by_content_or_by_option(tmp_path):
+    (tmp_path / "a.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "notes.txt").write_text("a.pdf\nsee the other folder\n")  # one line is no document: a document
+    (tmp_path / "table.csv").write_text("title,year\nx,2020\n")  # no source-like column: a document
+    (tmp_path / "log.jsonl").write_text('{"event": "start"}\n')  # first line names no document: a document
+    found = expand_inputs([str(tmp_path / n) for n in ("notes.txt", "table.csv", "log.jsonl")])
+    assert sorted(rows(found)) == sorted(str(tmp_path / n) for n in ("notes.txt", "table.csv", "log.jsonl"))
+    assert all("read as a document, not a manifest" in d for d in found.decisions) and len(found.decisions) == 3
+    assert "entry 2 ('see the other folder') is neither a URL nor an existing file" in found.decisions[0]
+    forced = expand_inputs([], manifests=[str(tmp_path / "notes.txt")])  # --manifest: read as one whatever it holds
+    assert rows(forced) == {str(tmp_path / "a.pdf"): "a", str(tmp_path / "see the other folder"): "see the other folder"}
+    with pytest.raises(ValueError, match="no such file"):
+        expand_inputs([], manifests=[str(tmp_path / "absent.txt")])
 
 
 def test_empty_manifest_warns_and_missing_manifest_is_a_row(tmp_path):
     (tmp_path / "empty.txt").write_text("\n# nothing\n")
-    found = expand_inputs([str(tmp_path / "empty.txt"), str(tmp_path / "absent.jsonl")])
+    found = expand_inputs([str(tmp_path / "absent.jsonl")], manifests=[str(tmp_path / "empty.txt")])
     assert any("lists no documents" in w for w in found.warnings)
     assert rows(found) == {str(tmp_path / "absent.jsonl"): "absent"}  # becomes a not_found row
+    assert found.missing == [str(tmp_path / "absent.jsonl")]  # reported before any work
 
 
 def test_malformed_manifest_fails_before_any_work(tmp_path):

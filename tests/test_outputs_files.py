@@ -132,7 +132,7 @@ def test_unreadable_changed_or_image_sources_and_drawing_errors_never_fail_the_w
     reasons = {(n["name"], n["file"]): n["reason"] for n in stats.file_notes}
     assert "changed since it was parsed" in reasons[("changed", "layout_pdf")]
     assert "cannot read" in reasons[("gone", "origin_pdf")]
-    assert "image document" in reasons[("picture", "span_pdf")]
+    assert "image input has no original PDF" in reasons[("picture", "span_pdf")]
     assert reasons[("broken", "layout_pdf")].startswith("failed: ValueError")
 
 

@@ -136,7 +136,7 @@ def test_cli_run_prints_summary_and_counts_inputs(tmp_path, corpus, capsys):
     root, expected = corpus
     code = main(["run", str(ROOT / "pipelines" / "fast.yaml"), "--input", str(root), "--output", str(tmp_path / "o"),
                  "--executor", "local", "--set", "render.dpi=100"])  # fmt: skip
-    assert code == 0
+    assert code == 4  # the bad inputs are error rows (docray.exitcodes)
     out = capsys.readouterr().out
     assert re.search(rf"{len(expected) + 1} documents \(ok 1, partial 0, error {len(expected)}\)", out), out
     assert json.loads((tmp_path / "o" / "run.json").read_text())["stages"]["render"]["dpi"] == 100

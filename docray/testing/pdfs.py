@@ -19,11 +19,13 @@ __all__ = [
     "SyntheticDoc",
     "corrupt_pdf",
     "empty_file",
+    "encrypt_pdf",
     "encrypted_pdf",
     "image_file",
     "not_a_pdf",
     "scanned_page",
     "simple_pdf",
+    "text_pdf",
     "text_image",
     "truncated_pdf",
     "two_column_article",
@@ -142,6 +144,27 @@ def truncated_pdf() -> bytes:
     """The first 40% of a valid multi-page PDF (cut before its cross-reference table)."""
     whole = two_column_article(3).pdf
     return whole[: int(len(whole) * 0.4)]
+
+
+def encrypt_pdf(data: bytes, password: str) -> bytes:
+    """A copy of the PDF ``data`` that opens only with ``password`` (AES-256, written by pypdf)."""
+    import io
+
+    import pypdf
+
+    writer = pypdf.PdfWriter()
+    writer.append(pypdf.PdfReader(io.BytesIO(data)))
+    writer.encrypt(password, algorithm="AES-256")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def text_pdf(word: str) -> bytes:
+    """A one-page PDF with a title and two body lines naming ``word`` (text that survives furniture removal)."""
+    from docray.testing.corpus import minimal_pdf
+
+    return minimal_pdf([[f"{word} Report", f"The {word} body line says hello to the reader.", f"More {word} text."]])
 
 
 def encrypted_pdf(password: str = "secret") -> bytes:

@@ -22,6 +22,7 @@ import pypdfium2.raw as pdfium_c
 from docray.operators.base import DocrayError
 from docray.schema import ErrorCode
 
+PASSWORD_HINT = "give it with --password PASSWORD, or per document with --password-file FILE or a manifest's password column"
 _HEADER_WINDOW = 1024  # the PDF spec lets a header start after some leading junk
 _EOF_WINDOW = 2048  # "%%EOF" sits at the end, maybe followed by a little junk
 _PAGE_OBJECT = re.compile(rb"/Type\s*/Page(?![A-Za-z])")
@@ -48,8 +49,8 @@ def _classify_load_error(data: bytes, exc: pdfium.PdfiumError, password: str | N
     code = exc.err_code
     if code == pdfium_c.FPDF_ERR_PASSWORD:
         if password:
-            return DocrayError(ErrorCode.ENCRYPTED, "the PDF is encrypted and the password given is wrong")
-        return DocrayError(ErrorCode.ENCRYPTED, "the PDF is encrypted and needs a password")
+            return DocrayError(ErrorCode.ENCRYPTED, f"the PDF is encrypted and the password given is wrong; {PASSWORD_HINT}")
+        return DocrayError(ErrorCode.ENCRYPTED, f"the PDF is encrypted and needs a password; {PASSWORD_HINT}")
     if code == pdfium_c.FPDF_ERR_SECURITY:
         return DocrayError(ErrorCode.ENCRYPTED, "the PDF uses an unsupported security handler")
     if _looks_like_zero_pages(data):
