@@ -29,6 +29,7 @@ from docray.pipelines.ray_adapter import map_batches_kwargs, missing_gpus, starv
 from docray.pipelines.segments import (
     AssembleSegments,
     PageStage,
+    RenderSegments,
     SetupLog,
     apply_page_stage,
     assemble_segments,
@@ -442,10 +443,11 @@ def segment_kwargs(stage: BoundStage, writer: ResultWriter, setup_log: Any) -> d
     level = stage_level(stage)
     config = stage.config.model_dump(mode="json")
     if level == "render":
-        if kwargs.get("fn_constructor_kwargs") is not None:
-            raise PipelineError(f"stage {stage.name!r}: render runs in tasks; remove its concurrency")
-        kwargs.update(fn=render_segments, fn_kwargs={"config": config, "output_schema": stage.output_schema,
-                                                     "segment_pages_schema": stage.output_schema})  # fmt: skip
+        render_kwargs = {"config": config, "output_schema": stage.output_schema}
+        if "fn_constructor_kwargs" in kwargs:  # render.concurrency: an actor pool
+            kwargs.update(fn=RenderSegments, fn_constructor_kwargs=render_kwargs)
+        else:
+            kwargs.update(fn=render_segments, fn_kwargs=render_kwargs)
     elif level == "pages":
         if "fn_constructor_kwargs" in kwargs:
             kwargs.update(fn=PageStage, fn_constructor_kwargs={

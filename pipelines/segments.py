@@ -102,9 +102,9 @@ def segment_keys(segments: pa.Table) -> list[tuple[str, str | None, int, bool]]:
 class RenderSegments:
     """``render`` as a generator of segment tables (each of at most about ``segment_pages`` page rows)."""
 
-    def __init__(self, config: dict[str, Any], output_schema: pa.Schema, segment_pages_schema: pa.Schema):
+    def __init__(self, config: dict[str, Any], output_schema: pa.Schema):
         self.operator = RenderOperator(config, output_schema=output_schema)
-        self.schema = segment_schema(segment_pages_schema)
+        self.schema = segment_schema(output_schema)
 
     def __call__(self, batch: pa.Table) -> Iterator[pa.Table]:
         op = self.operator

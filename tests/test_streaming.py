@@ -41,7 +41,7 @@ def test_render_segments_split_long_documents_and_mark_the_last():
                       "bytes": [article, b"not a pdf"]})  # fmt: skip
     plan = build_plan(apply_overrides(load_pipeline("fast"), ["render.segment_pages=2", "render.timeout_s=null"]))
     stage = plan.stage("render")
-    render = RenderSegments(stage.config.model_dump(mode="json"), stage.output_schema, stage.output_schema)
+    render = RenderSegments(stage.config.model_dump(mode="json"), stage.output_schema)
     segments = pa.concat_tables(list(render(batch)))
     keys = segment_keys(segments)
     assert [(k[0], k[2], k[3]) for k in keys] == [("a.pdf", 0, False), ("a.pdf", 1, True), ("b.pdf", 0, True)]
