@@ -254,30 +254,42 @@ def write_by_shard(batch: pa.Table, writer: ResultWriter, shard_of: Callable[[st
 WRITTEN_SCHEMA = pa.schema([("shard", pa.string()), ("sources", pa.list_(pa.string())), ("stats", pa.binary())])
 
 
-def read_parquet_input(batch: pa.Table, *, options: dict[str, Any], skip: Any, rows: int) -> Iterator[pa.Table]:
-    """Read-task entry point: the sources rows of the Parquet files in ``batch['path']``, ``rows`` at a time.
+def parquet_units(paths: list[str], rows: int) -> list[dict[str, Any]]:
+    """Read units of at most ``rows`` rows: (file, row group, first row, rows), from the files' footers only.
 
-    A streaming read inside a task with a fraction of a CPU (actor pools may hold the rest); the done
-    sources of an earlier run are dropped here."""
+    One read task per unit, so one big Parquet file still feeds many tasks (a task's output is one block)."""
+    units = []
+    for path in paths:
+        meta = pq.ParquetFile(path, filesystem=pyarrow_filesystem(path)).metadata
+        for group in range(meta.num_row_groups):
+            count = meta.row_group(group).num_rows
+            units.extend({"path": path, "row_group": group, "start": s, "rows": min(rows, count - s)}
+                         for s in range(0, count, rows))  # fmt: skip
+    return units
+
+
+def read_parquet_input(batch: pa.Table, *, options: dict[str, Any], skip: Any) -> pa.Table:
+    """Read-task entry point: the sources rows of the Parquet read units in ``batch``.
+
+    A read inside a task with a fraction of a CPU (actor pools may hold the rest); the done sources of an
+    earlier run are dropped here.  A unit reads its row group and keeps its rows (row groups larger than a
+    unit are read once per unit: IO traded for parallelism)."""
     import ray
 
     done = ray.get(skip) if isinstance(skip, ray.ObjectRef) else (skip or frozenset())
-    emitted = False
-    for path in batch.column("path").to_pylist():
-        parquet = pq.ParquetFile(path, filesystem=pyarrow_filesystem(path))
-        for chunk in parquet.iter_batches(batch_size=rows):
-            table = drop_done(sources_from_parquet(pa.Table.from_batches([chunk]), uri=path, **options), done)
-            if table.num_rows:
-                emitted = True
-                yield table
-    if not emitted:
-        yield SOURCES_SCHEMA.empty_table()
+    tables = []
+    for unit in batch.to_pylist():
+        path = unit["path"]
+        group = pq.ParquetFile(path, filesystem=pyarrow_filesystem(path)).read_row_group(unit["row_group"])
+        rows = group.slice(unit["start"], unit["rows"])
+        tables.append(drop_done(sources_from_parquet(rows, uri=path, **options), done))
+    return pa.concat_tables(tables) if tables else SOURCES_SCHEMA.empty_table()
 
 
-# Ray Data's own default for map tasks (retry until done), stated explicitly on a task stage followed by an actor
-# stage: Ray Data fuses a map into the next one only when their remote args are equal, so this keeps e.g. render
-# in its own tasks instead of running inside the layout actor (one actor doing both, the other CPUs idle).
-SEPARATE_TASK_ARGS = {"max_retries": -1}
+# Ray's own default for tasks (a worker process runs any number of them), stated explicitly on a task stage
+# followed by an actor stage: Ray Data fuses a map into the next one only when their remote args are equal, so
+# this keeps e.g. render in its own tasks instead of inside the layout actor (one actor doing both, CPUs idle).
+SEPARATE_TASK_ARGS = {"max_calls": 0}
 
 
 class RayExecutor:
@@ -290,7 +302,7 @@ class RayExecutor:
         progress_bars: bool = True,
         rows_per_write: int | None = DEFAULT_ROWS_PER_WRITE,
         read_cpus: float = 0.1,
-        parquet_batch_rows: int = 16,
+        parquet_batch_rows: int | None = None,
         verbose: bool = False,
     ):
         self.address = address
@@ -298,7 +310,7 @@ class RayExecutor:
         self.progress_bars = progress_bars
         self.rows_per_write = rows_per_write or DEFAULT_ROWS_PER_WRITE  # documents per Parquet part
         self.read_cpus = read_cpus  # CPUs asked by the read and write tasks (IO), so actor pools never starve them
-        self.parquet_batch_rows = parquet_batch_rows
+        self.parquet_batch_rows = parquet_batch_rows  # rows per Parquet read task (None: the first stages' batch)
         self.verbose = verbose
         self.last_dataset_stats: str | None = None  # Ray Data's execution stats of the last execute()
         self.setup_counts: dict[str, int] = {}  # model set-ups (actors) per stage in the last execute()
@@ -314,28 +326,35 @@ class RayExecutor:
             table = pa.Table.from_pylist(inputs.files, schema=SOURCES_SCHEMA)
             per_block = max(1, min(plan.stages[0].config.batch_size, math.ceil(table.num_rows / (4 * cpus))))
             parts.append(ray.data.from_arrow([table.slice(i, per_block) for i in range(0, table.num_rows, per_block)]))
-        files = [path for uri in inputs.parquet for path in parquet_files(uri)]
-        if files:
+        first = [s.config.batch_size for s in plan.stages[:2]]  # rows per read task: what the first stages take
+        rows = self.parquet_batch_rows or min(first)
+        units = parquet_units([path for uri in inputs.parquet for path in parquet_files(uri)], rows)
+        if units:
             skip = ray.put(frozenset(skip_sources or ()))  # one copy in the object store, not one per task
-            listing = ray.data.from_items([{"path": p} for p in files], override_num_blocks=len(files))
+            listing = ray.data.from_items(units, override_num_blocks=len(units))
             parts.append(listing.map_batches(
                 read_parquet_input, batch_size=1, batch_format="pyarrow", num_cpus=self.read_cpus,
-                fn_kwargs={"options": _ingest_options(plan), "skip": skip, "rows": self.parquet_batch_rows},
+                fn_kwargs={"options": _ingest_options(plan), "skip": skip},
             ))  # fmt: skip
         return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
 
     def dataset(self, plan: Plan, inputs: ExpandedInputs, writer: ResultWriter, *, skip_sources: set[str] | None = None,
                 shard_of: Any = None, default_shard: str = DEFAULT_SHARD_ID, setup_log: Any = None):  # fmt: skip
         """The run's dataset: sources, every stage (page stages on segment rows), then the write stage."""
-        return self.write_stage(self.stages(self.sources(plan, inputs, skip_sources), plan, writer, setup_log),
-                                writer, shard_of, default_shard)  # fmt: skip
+        sources = self.sources(plan, inputs, skip_sources)
+        return self.write_stage(self.stages(sources, plan, writer, setup_log), writer, shard_of, default_shard)
 
     def stages(self, ds, plan: Plan, writer: ResultWriter, setup_log: Any = None, start: int = 0):
+        """Each stage a ``map_batches``.  A task's output is one block, and Ray Data never splits a block between
+        tasks: a task stage whose next stage takes smaller batches (ingest's 16 documents, render's 2) runs in
+        batches of the next stage's size, so that stage still gets blocks for several tasks at once."""
         stages = plan.stages
         for k in range(start, len(stages)):
             stage = stages[k]
             next_is_actor = k + 1 < len(stages) and uses_actor_pool(stages[k + 1])
             kwargs = segment_kwargs(stage, writer, setup_log) if stage_level(stage) else map_batches_kwargs(stage)
+            if k + 1 < len(stages) and not uses_actor_pool(stage):
+                kwargs["batch_size"] = min(kwargs["batch_size"], stages[k + 1].config.batch_size)
             if next_is_actor and not uses_actor_pool(stage):
                 kwargs.update(SEPARATE_TASK_ARGS)  # e.g. render stays in its own tasks, not in layout's actor
             ds = ds.map_batches(kwargs.pop("fn"), **kwargs)
