@@ -16,8 +16,10 @@ Everything runs in this process (LocalExecutor), except pdfjs_dev (below). Wall 
 * docling_tests (PDFs with docling's regression Markdown; NOT human-verified): whole-document text NED and table and
   heading counts (`docray.evaluation.markdown_structure`); peer pymupdf4llm;
 * sroie_dev (40 receipt JPEGs): mean CER against `text_derived/<n>.txt` (`docray eval --text-gt`: GT lines joined
-  by spaces, NFKC, case-insensitive, whitespace collapsed; `docray.evaluation.text_gt`); peers pymupdf4llm (it opens
-  images and OCRs them with RapidOCR) and raw rapidocr;
+  by spaces, NFKC, case-insensitive, whitespace collapsed; `docray.evaluation.text_gt`), and against the same
+  transcripts in page order ("box order": `box/<n>.csv` lines as rows by vertical overlap, then left to right, as the
+  eval README advises where the annotation order does not follow the page; CER counts order); peers pymupdf4llm (it
+  opens images and OCRs them with RapidOCR) and raw rapidocr;
 * camelot_tables (20 PDFs, 23 GT tables): TEDS and TEDS-S against `gt/<id>.html` (`docray eval --table-gt
   manifest.json`: each GT table paired one-to-one with a table of its page, unpaired = 0;
   `docray.evaluation.table_gt`), plus a lenient TEDS taking the best of `gt/` and the table's `gt_alt/` grids; peer
@@ -29,6 +31,10 @@ Everything runs in this process (LocalExecutor), except pdfjs_dev (below). Wall 
 
 Raw OCR ("rapidocr-v4" = `rapidocr_onnxruntime` 1.4.4, PP-OCRv4; "rapidocr-v6" = `rapidocr` 3.10.0, PP-OCRv6 small):
 the library's own output lines, in its order, joined by newlines, scored as plain text (no Markdown stripping).
+
+Long runs: `--keep DIR --reuse-runs` scores the kept runs of an interrupted run instead of running them again (only
+runs that finished, by the same docray); docray runs and peers can be measured apart (`--pipelines` with no names
+runs peers only; `--peers` with no names runs none) and joined with `--merge A.json B.json --out C.json`.
 
 Before/after: to score an older commit's pipelines with this script's scorers, install that commit elsewhere and put
 it first on PYTHONPATH, with the current `docray/evaluation` copied over it (the scorers only; see
@@ -80,13 +86,33 @@ class Context:
     peers: set[str]
     work: Path
     file_timeout: float
+    reuse_runs: bool = False
     ocr_engines: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def docray_runs(self, folder: str, inputs: list[Path]) -> dict[str, System]:
-        return {f"docray {p}": run_docray(p, inputs, self.work / folder / p) for p in self.pipelines}
+        return {f"docray {p}": run_docray(p, inputs, self.work / folder / p, self.reuse_runs) for p in self.pipelines}
 
 
-def run_docray(pipeline: str, inputs: list[Path], out: Path) -> System:
+def finished_run(out: Path, pipeline: str) -> System | None:
+    """A kept run of ``pipeline`` by this same docray (``run.json``: finished, same module), read back, or None."""
+    try:
+        manifest = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    report = manifest.get("report") or {}
+    if not manifest.get("finished") or report.get("pipeline") != pipeline:
+        return None
+    if Path(manifest.get("docray_module", "")).parent != Path(docray.__file__).parent:
+        return None
+    info = {"documents": report.get("documents"), "pages": report.get("pages"), "by_status": report.get("status"),
+            "wall_seconds": report.get("wall_seconds"), "reused": str(out)}  # fmt: skip
+    print(f"  docray {pipeline}: reused {out} ({info['wall_seconds']} s when it ran)", file=sys.stderr)
+    return read_run_outputs(out), info
+
+
+def run_docray(pipeline: str, inputs: list[Path], out: Path, reuse: bool = False) -> System:
+    if reuse and (kept := finished_run(out, pipeline)) is not None:
+        return kept
     shutil.rmtree(out, ignore_errors=True)  # a run appends Parquet parts: start from an empty folder
     started = time.perf_counter()
     report = run_pipeline(load_pipeline(pipeline), [str(p) for p in inputs], str(out), executor=LocalExecutor())
@@ -284,11 +310,47 @@ def with_wall(table: str, walls: dict[str, float | None]) -> str:
     return "\n".join(out)
 
 
+def box_order_lines(csv_text: str) -> list[str]:
+    """SROIE ``box/<n>.csv`` transcripts in page order: rows of lines that overlap vertically by at least half the
+    smaller height (top to bottom), each row left to right (the eval README's reordering where the annotation order
+    does not follow the page). A csv row is ``x1,y1,...,x4,y4,text`` (the text may hold commas)."""
+    items = []
+    for line in csv_text.splitlines():
+        parts = line.split(",", 8)
+        if len(parts) < 9 or not parts[8].strip():
+            continue
+        try:
+            xs, ys = [float(v) for v in parts[0:8:2]], [float(v) for v in parts[1:8:2]]
+        except ValueError:
+            continue
+        items.append((min(ys), max(ys), min(xs), parts[8].strip()))
+    rows: list[list] = []  # [top, bottom, [(left, text)]]
+    for top, bottom, left, text in sorted(items):
+        for row in rows:
+            if min(bottom, row[1]) - max(top, row[0]) >= 0.5 * min(bottom - top, row[1] - row[0]):
+                row[0], row[1] = min(top, row[0]), max(bottom, row[1])
+                row[2].append((left, text))
+                break
+        else:
+            rows.append([top, bottom, [(left, text)]])
+    return [" ".join(text for _, text in sorted(row[2])) for row in sorted(rows, key=lambda r: r[0])]
+
+
+def sroie_box_order_gt(folder: Path, work: Path) -> Path:
+    out = work / "sroie_box_order_gt"
+    out.mkdir(parents=True, exist_ok=True)
+    for csv in sorted((folder / "box").glob("*.csv")):
+        lines = box_order_lines(csv.read_text(encoding="utf-8", errors="replace"))
+        (out / f"{csv.stem}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
 def sroie_set(ctx: Context) -> dict:
     folder = ctx.root / "sroie_dev"
     images = sorted((folder / "img").glob("*.jpg"))
-    markdown_gt = load_text_gt(folder / "text_derived")
-    plain_gt = dataclasses.replace(markdown_gt, normalisation=TextNormalisation(strip_markup=False))
+    given = load_text_gt(folder / "text_derived")
+    box_order = load_text_gt(sroie_box_order_gt(folder, ctx.work))
+    plain = TextNormalisation(strip_markup=False)
     systems = ctx.docray_runs("sroie", [folder / "img"])
     if "pymupdf4llm" in ctx.peers:
         systems[PEER_PYMUPDF] = run_pymupdf4llm(images)
@@ -296,14 +358,25 @@ def sroie_set(ctx: Context) -> dict:
     systems.update(raw)
     rows, results = [], {}
     for name, (run, info) in systems.items():
-        report, match = score_text_run(run, plain_gt if name in raw else markdown_gt)
+        gts = [dataclasses.replace(gt, normalisation=plain) if name in raw else gt for gt in (given, box_order)]
+        (report, match), (box_report, _) = (score_text_run(run, gt) for gt in gts)
         rows.append((name, report, match))
-        results[name] = {"summary": report.summary(), "match": match.to_dict(), "per_document": report.per_document,
-                         "run": info}  # fmt: skip
+        results[name] = {"summary": report.summary(), "box_order_summary": box_report.summary(),
+                         "match": match.to_dict(), "per_document": report.per_document,
+                         "box_order_per_document": box_report.per_document, "run": info}  # fmt: skip
+    table = text_table(rows).split("\n")
+    table[0] += " box order: mean CER | box order: median CER |"
+    table[1] += "---:|---:|"
+    for i, (name, _, _) in enumerate(rows, start=2):
+        box = results[name]["box_order_summary"]
+        table[i] += f" {box['mean_cer']:.4f} | {box['median_cer']:.4f} |"
     return {
-        "ground_truth": {**markdown_gt.describe(), "note": "raw OCR lines are scored as plain text"},
-        "table": with_wall(text_table(rows), wall_of(systems)),
-        "headline": {name: {"sroie mean CER ↓": r["summary"]["mean_cer"]} for name, r in results.items()},
+        "ground_truth": {**given.describe(), "box_order": "box/*.csv lines re-ordered: rows by vertical overlap, "
+                         "then left to right", "note": "raw OCR lines are scored as plain text"},  # fmt: skip
+        "table": with_wall("\n".join(table), wall_of(systems)),
+        "headline": {name: {"sroie mean CER ↓ (text_derived order)": r["summary"]["mean_cer"],
+                            "sroie mean CER ↓ (box order)": r["box_order_summary"]["mean_cer"]}
+                     for name, r in results.items()},  # fmt: skip
         "wall_seconds": wall_of(systems),
         "systems": results,
     }
@@ -390,6 +463,8 @@ def _rows(out: Path, wanted: tuple[str, ...]) -> list[dict]:
 
 
 def pdfjs_set(ctx: Context, chunk: int = 40) -> dict:
+    if not ctx.pipelines:
+        return {"table": "(no pipeline)", "headline": {}, "wall_seconds": {}, "systems": {}}
     pipeline = ctx.pipelines[0]
     pdfs = sorted((ctx.root / "pdfjs_dev" / "pdf").glob("*.pdf"))
     outcome: dict[str, str] = {}
@@ -480,16 +555,25 @@ MAKERS = {
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--eval", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "eval")
-    parser.add_argument("--pipelines", nargs="+", default=["fast", "standard", "ocr"])
+    parser.add_argument("--pipelines", nargs="*", default=["fast", "standard", "ocr"],
+                        help="docray pipelines to run (none: peers only)")
     parser.add_argument("--sets", nargs="+", choices=ALL_SETS, default=list(ALL_SETS))
     parser.add_argument("--peers", nargs="*", choices=ALL_PEERS, default=list(ALL_PEERS),
                         help="peers to run beside docray (OmniDocBench's sample predictions are always scored)")
     parser.add_argument("--file-timeout", type=float, default=120.0,
                         help="pdfjs_dev: seconds per file when rerun alone")  # fmt: skip
     parser.add_argument("--keep", type=Path, default=None, help="keep the run outputs here (default: a temp dir)")
+    parser.add_argument("--reuse-runs", action="store_true",
+                        help="with --keep: score a kept run folder instead of running again when its run.json says it "
+                             "finished, with the same pipeline, by this same docray (its wall seconds are reused)")
+    parser.add_argument("--merge", nargs="+", type=Path, metavar="JSON",
+                        help="run nothing: merge earlier result files (e.g. docray runs and peers measured apart) "
+                             "into --out and print the tables")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "eval_all.json")
     parser.add_argument("--label", default="", help="what was measured (e.g. 'before, commit 4e7b2aa')")
     args = parser.parse_args()
+    if args.merge:
+        return merge(args)
     if not args.eval.is_dir():
         print(f"no {args.eval}; pass --eval", file=sys.stderr)
         return 2
@@ -498,7 +582,7 @@ def main() -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
         work = args.keep or Path(scratch)
-        ctx = Context(args.eval, args.pipelines, set(args.peers), work, args.file_timeout)
+        ctx = Context(args.eval, args.pipelines, set(args.peers), work, args.file_timeout, args.reuse_runs)
         for name in args.sets:
             print(f"{name}:", file=sys.stderr)
             set_started = time.perf_counter()
@@ -511,6 +595,52 @@ def main() -> int:
     save(args, results, started, complete=True)
     print(f"\nsaved {args.out}", file=sys.stderr)
     return 0
+
+
+def merge(args: argparse.Namespace) -> int:
+    """Several result files as one: per set, the table rows, headline, wall seconds and systems of all files (a
+    system in a later file replaces the same system of an earlier one)."""
+    parts = [json.loads(path.read_text(encoding="utf-8")) for path in args.merge]
+    results: dict[str, dict] = {}
+    for part in parts:
+        for name, result in part["sets"].items():
+            if name not in results:
+                results[name] = json.loads(json.dumps(result))
+                continue
+            merged = results[name]
+            merged["table"] = _merge_tables(merged["table"], result["table"])
+            for key in ("headline", "wall_seconds", "systems"):
+                merged.setdefault(key, {}).update(result.get(key, {}))
+    order = {name: index for index, name in enumerate(ALL_SETS)}
+    results = dict(sorted(results.items(), key=lambda item: order.get(item[0], len(order))))
+    for name, result in results.items():
+        print(f"\n## {name}\n\n{result['table']}")
+    headline = headline_table(results)
+    print(f"\n## headline ({args.label or 'merged'})\n\n{headline}")
+    payload = {
+        "label": args.label, "complete": all(p.get("complete") for p in parts),
+        "merged_from": [{"file": str(path), "command": p.get("command"), "docray_imported_from":
+                         p.get("docray_imported_from"), "total_wall_seconds": p.get("total_wall_seconds")}
+                        for path, p in zip(args.merge, parts)],
+        "versions": parts[0].get("versions"), "headline": headline, "sets": results,
+    }  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"\nsaved {args.out}", file=sys.stderr)
+    return 0
+
+
+def _merge_tables(first: str, second: str) -> str:
+    """Two Markdown tables with one header as one: a row of ``second`` replaces the row of ``first`` with the same
+    first cell (a system measured again), other rows are appended; text after the tables (notes) is kept."""
+    a, b = first.split("\n"), second.split("\n")
+    rows_b = [line for line in b[2:] if line.startswith("|")]
+    if not [line for line in a[2:] if line.startswith("|")]:
+        return second
+    names_b = {line.split("|")[1].strip() for line in rows_b}
+    rows_a = [line for line in a[2:] if line.startswith("|") and line.split("|")[1].strip() not in names_b]
+    notes = [line for line in a[2:] + b[2:] if not line.startswith("|")]
+    return "\n".join(a[:2] + rows_a + rows_b + notes)
 
 
 def save(args: argparse.Namespace, results: dict, started: float, *, complete: bool) -> None:

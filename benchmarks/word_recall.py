@@ -9,7 +9,10 @@ Runs docray's `fast` and `standard` pipelines (LocalExecutor, in process) over t
 (`olmocr_bench_sample` and `docling_tests`: the manifest's `born-digital` documents that exist; `camelot_tables`:
 every PDF of `pdf/`; `--pdf`: any PDFs, as the set `extra`) and, per document, counts the prose words of fast's
 Markdown (words of 4+ letters, case-folded, as a multiset: `docray.evaluation.word_recall`) that standard's
-Markdown also has. Nothing is excluded: furniture that one pipeline keeps and the other drops counts too.
+Markdown also has. Nothing is excluded: furniture that one pipeline keeps and the other drops counts too; the
+column `+discarded` also counts the text of standard's discarded blocks (headers, footers, page numbers: in the
+MinerU JSON, not in the Markdown), to tell furniture apart from text that is gone; `split` counts the words of
+those still lost that standard spells with other word breaks (`docray.evaluation.word_recall.spelled_elsewhere`).
 Prints per set the pooled recall, the worst documents and the most lost words; `--keep DIR` keeps the run
 outputs (DIR/<set>/<pipeline>), `--reuse` scores outputs already there without running again.
 """
@@ -24,10 +27,11 @@ import time
 from pathlib import Path
 
 from docray.evaluation.run_outputs import DocumentOutput, read_run_outputs
-from docray.evaluation.word_recall import Recall, pooled, prose_words, word_recall
+from docray.evaluation.word_recall import Recall, pooled, prose_words, spelled_elsewhere, word_recall
 from docray.pipelines.executors import LocalExecutor
 from docray.pipelines.runner import run_pipeline
 from docray.pipelines.spec import load_pipeline
+from docray.schema import BlockType
 
 PIPELINES = ("fast", "standard")
 
@@ -59,21 +63,39 @@ def run(pipeline: str, pdfs: list[Path], out: Path, reuse: bool) -> dict[str, Do
     return {Path(d.source or d.name).name: d for d in read_run_outputs(out).documents}
 
 
-def score_set(pdfs: list[Path], outputs: dict[str, dict[str, DocumentOutput]]) -> dict[str, Recall]:
-    """Per PDF name, the recall of fast's words in standard's Markdown (a missing Markdown is empty)."""
-    scores: dict[str, Recall] = {}
+def discarded_text(run: Path) -> dict[str, str]:
+    """PDF name -> the text of the run's discarded blocks (headers, footers, ...), from its pages table."""
+    import pyarrow.parquet as pq
+
+    texts: dict[str, list[str]] = {}
+    for row in pq.read_table(run / "pages", columns=["source", "blocks"]).to_pylist():
+        for block in row["blocks"] or []:
+            if BlockType(block["type"]).is_discarded and block.get("text"):
+                texts.setdefault(Path(row["source"]).name, []).append(block["text"])
+    return {name: "\n".join(parts) for name, parts in texts.items()}
+
+
+def score_set(
+    pdfs: list[Path], outputs: dict[str, dict[str, DocumentOutput]], discarded: dict[str, str]
+) -> dict[str, tuple[Recall, Recall, int]]:
+    """Per PDF name, the recall of fast's words in standard's Markdown (a missing Markdown is empty), and in
+    standard's Markdown plus its discarded blocks, and how many of the words still lost are spelled elsewhere."""
+    scores: dict[str, tuple[Recall, Recall, int]] = {}
     for pdf in pdfs:
         fast, standard = (outputs[p].get(pdf.name) for p in PIPELINES)
-        scores[pdf.name] = word_recall(
-            prose_words((fast and fast.markdown) or ""), prose_words((standard and standard.markdown) or "")
-        )
+        reference = prose_words((fast and fast.markdown) or "")
+        candidate = prose_words((standard and standard.markdown) or "")
+        text = ((standard and standard.markdown) or "") + "\n" + discarded.get(pdf.name, "")
+        furniture = word_recall(reference, prose_words(text))
+        scores[pdf.name] = (word_recall(reference, candidate), furniture, spelled_elsewhere(furniture.missing, text))
     return scores
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--eval", default="../shared/eval", type=Path)
-    parser.add_argument("--sets", nargs="*", default=["olmocr", "docling", "camelot"], choices=["olmocr", "docling", "camelot"])
+    sets = ["olmocr", "docling", "camelot"]
+    parser.add_argument("--sets", nargs="*", default=sets, choices=sets, help="dev sets (none: only --pdf)")
     parser.add_argument("--pdf", nargs="*", default=[], type=Path, help="more PDFs, scored as the set 'extra'")
     parser.add_argument("--keep", type=Path, help="keep run outputs here (DIR/<set>/<pipeline>)")
     parser.add_argument("--reuse", action="store_true", help="score the outputs already in --keep")
@@ -89,18 +111,27 @@ def main() -> None:
     for name, pdfs in sets.items():
         print(f"{name}: {len(pdfs)} PDFs", file=sys.stderr)
         outputs = {p: run(p, pdfs, keep / name / p, args.reuse) for p in PIPELINES}
-        scores = score_set(pdfs, outputs)
-        total = pooled(list(scores.values()))
-        print(f"\n## {name}: recall {total.recall:.4f} ({total.lost} of {total.reference_words} words lost)")
-        for doc, r in sorted(scores.items(), key=lambda kv: kv[1].recall):
+        scores = score_set(pdfs, outputs, discarded_text(keep / name / "standard"))
+        total = pooled([r for r, _, _ in scores.values()])
+        furniture = pooled([r for _, r, _ in scores.values()])
+        split = sum(n for _, _, n in scores.values())
+        print(f"\n## {name}: recall {total.recall:.4f} ({total.lost} of {total.reference_words} words lost); "
+              f"+discarded {furniture.recall:.4f} ({furniture.lost} lost, {split} of them split)")  # fmt: skip
+        for doc, (r, d, n) in sorted(scores.items(), key=lambda kv: kv[1][0].recall):
             if r.lost:
-                top = ", ".join(f"{w}x{n}" if n > 1 else w for w, n in r.missing[:8])
-                print(f"  {r.recall:.4f}  {r.lost:4d}/{r.reference_words:5d}  {doc}: {top}")
+                top = ", ".join(f"{w}x{k}" if k > 1 else w for w, k in r.missing[:8])
+                print(f"  {r.recall:.4f} (+discarded {d.recall:.4f}, split {n})  "
+                      f"{r.lost:4d}/{r.reference_words:5d}  {doc}: {top}")  # fmt: skip
         print("  most lost: " + ", ".join(f"{w} {n}" for w, n in total.missing[: args.top]))
+        print("  most lost, +discarded: " + ", ".join(f"{w} {n}" for w, n in furniture.missing[: args.top]))
         report[name] = {
             "recall": round(total.recall, 5), "lost": total.lost, "words": total.reference_words,
-            "documents": {d: {"recall": round(r.recall, 5), "lost": r.lost, "words": r.reference_words,
-                              "missing": r.missing[: args.top]} for d, r in scores.items()},
+            "recall_with_discarded": round(furniture.recall, 5), "lost_with_discarded": furniture.lost,
+            "split": split,
+            "documents": {doc: {"recall": round(r.recall, 5), "lost": r.lost, "words": r.reference_words,
+                                "recall_with_discarded": round(d.recall, 5), "split": n,
+                                "missing": r.missing[: args.top]}
+                          for doc, (r, d, n) in scores.items()},
         }  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

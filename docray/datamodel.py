@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from docray.schema import BlockType, FontFlags, FormulaKind, FormulaSource, Route, RouteReason
+from docray.schema import BlockType, FontFlags, FormulaKind, FormulaSource, LayoutFallback, Route, RouteReason
 
 Delimiters = tuple[str, str]  # left, right
 INLINE_DELIMITERS: Delimiters = ("$", "$")
@@ -290,3 +290,4 @@ class PageLayout:
     blocks: list[Block] = field(default_factory=list)
     discarded: list[Block] = field(default_factory=list)
     image_files: dict[str, bytes] = field(default_factory=dict)  # file name (img_path) -> encoded image
+    layout_fallback: LayoutFallback | None = None  # why the page's layout regions were not used (read line by line)

@@ -91,6 +91,14 @@ class RouteReason(str, Enum):
     IMAGE_INPUT = "image_input"  # the document is a PNG/JPEG/TIFF/WebP image
 
 
+class LayoutFallback(str, Enum):
+    """Why a page with layout regions was read line by line instead (operators/textlayer/row_order.py)."""
+
+    CUT_LINES = "cut_lines"  # region borders run through text lines
+    SPLIT_ROWS = "split_rows"  # lines side by side on one row (a label and its value) would be read apart
+    TEXT_IN_FIGURE = "text_in_figure"  # most of the page's text lies in a figure that would be cropped as a picture
+
+
 class BlockType(str, Enum):
     """Block types, named as MinerU names them (pipeline and VLM backends)."""
 
@@ -308,12 +316,15 @@ FIELDS: dict[str, pa.Field] = {
         _col("image_boxes", pa.list_(BBOX), "boxes of the page's image objects"),
         _col("blocks", pa.list_(BLOCK)),
         _col("layout_blocks", pa.list_(LAYOUT_BOX), "layout detector output (points)"),
+        _col("layout_fallback", pa.string(), "LayoutFallback: why the assembler read the page line by line instead of by its layout regions; null when it used them or had none"),
         _col("ocr_lines", pa.list_(OCR_LINE), "OCR text lines (points of the page as given, whatever its orientation)"),
         _col("ocr_rotation", pa.int16(), "clockwise degrees (0/90/180/270) OCR turned the page image to read it upright; null: not read"),
         _col("tables", pa.list_(TABLE), "recognised tables as HTML"),
         _col("crops", pa.list_(CROP), "image crops of figures, tables and equations (JPEG)"),
         _col("glyphs", pa.list_(GLYPH), "text-layer characters of pages with math (render glyphs: math); dropped by formula"),
         _col("rules", pa.list_(BBOX), "thin straight paths (fraction bars, radical vincula) of pages with glyphs"),
+        _col("line_segments", pa.list_(BBOX), "horizontal and vertical line pieces of the page's paths (x0, y0, x1, y1; render line_segments: true, txt pages), for ruled tables"),
+        _col("vertical_text", pa.int16(), "displayed direction of a txt page's vertical text: 270 reads bottom to top, 90 top to bottom; null: none (render line_segments: true)"),
         _col("formulas", pa.list_(FORMULA), "formulas found on the page (inline and display) with their LaTeX"),
         _col("vlm_blocks", pa.list_(VLM_BLOCK), "blocks a vision-language model read on the page, in reading order (vlm stage)"),
         _col("vlm_fields", pa.string(), "handwriting fields as JSON: context, fields, per-field confidence and boxes (vlm stage with a context)"),
@@ -324,7 +335,6 @@ FIELDS: dict[str, pa.Field] = {
         _col("text_density", pa.float32(), "characters of extracted text per square inch of page"),
         _col("lang", pa.string(), "language of the text as py3langid labels it (ISO 639-1 where one exists, else 639-3), or null for too little text"),
         _col("lang_score", pa.float32(), "language identifier's probability for `lang`"),
-        _col("line_segments", pa.list_(BBOX), "horizontal and vertical line pieces of the page's paths (x0, y0, x1, y1; render line_segments: true, txt pages), for ruled tables"),
         _col("quality_score", pa.float32(), "0..1 usefulness of the extracted text for a corpus (definition in operators/quality.py)"),
         _col("quality_flags", pa.list_(pa.string()), "reasons the score is low (QualityFlag values)"),
         # document outputs
@@ -345,7 +355,7 @@ PAGE_COLUMNS = (
 )  # fmt: skip
 
 # A page as kept in the pages Parquet table (no image bytes unless asked for).
-PAGE_RECORD_COLUMNS = tuple(c for c in PAGE_COLUMNS if c != "image") + ("blocks", "markdown")
+PAGE_RECORD_COLUMNS = tuple(c for c in PAGE_COLUMNS if c != "image") + ("blocks", "markdown", "layout_fallback")
 
 RESULT_COLUMNS = (
     "doc_id", "source", "name", "mime", "kind", "size_bytes", "num_pages", "status", "error", "error_code",

@@ -37,10 +37,14 @@ class OrientationClassifier:
         self.batch_size = batch_size
         self.input_name = session.get_inputs()[0].name
 
+    def prob_180(self, crops: Sequence[np.ndarray]) -> list[float]:
+        """For each crop: the probability that it is upside down."""
+        probs: list[float] = []
+        for start in range(0, len(crops), self.batch_size):
+            out = self.session.run(None, {self.input_name: cls_tensor(crops[start : start + self.batch_size])})[0]
+            probs.extend(float(p[1]) for p in out)
+        return probs
+
     def rotated_180(self, crops: Sequence[np.ndarray]) -> list[bool]:
         """For each crop: is it upside down (probability of class 180 above the threshold)?"""
-        flags: list[bool] = []
-        for start in range(0, len(crops), self.batch_size):
-            probs = self.session.run(None, {self.input_name: cls_tensor(crops[start : start + self.batch_size])})[0]
-            flags.extend(bool(p[1] > self.threshold) for p in probs)
-        return flags
+        return [p > self.threshold for p in self.prob_180(crops)]

@@ -14,7 +14,8 @@ Other languages (:mod:`~docray.models.ocr_langs`) take a recogniser and its dict
 models directory: ``<models-dir>/ppocr/<family>_rec.onnx`` and ``<models-dir>/ppocr/<family>_dict.txt``.
 
 Pages are turned upright first (:mod:`~docray.models.page_orientation`): 90/270 from the detected
-line boxes, 180 from the recogniser's confidence on a sample of lines read both ways.  Lines come back
+line boxes, 180 from the line classifier's votes on the longest lines (when they split, from the
+recogniser's confidence on them read both ways); a turned page is detected again upright.  Lines come back
 in pixels of the image given, whatever its orientation.
 """
 
@@ -99,7 +100,13 @@ class PpOcrOptions(StrictModel):
         True, description="turn sideways (90/270) and upside-down (180) pages upright before reading them"
     )
     orientation_sample: int = Field(
-        8, ge=1, description="longest lines of a page read both ways up to tell 0 from 180 degrees"
+        12, ge=1, description="longest lines of a page that tell 0 from 180 degrees (classifier votes, else read both ways)"
+    )
+    orientation_votes: float = Field(
+        0.75,
+        gt=0.5,
+        le=1,
+        description="share of the sample's line-classifier votes that decides 0 or 180 alone; fewer: read both ways",
     )
     orientation_margin: float = Field(
         0.05, ge=0, lt=1, description="mean confidence the turned reading must gain to turn the page by 180 degrees"
@@ -312,16 +319,23 @@ class PpOcrOnnx:
         return results
 
     def orientation(self, image: np.ndarray, quads: Sequence[Quad]) -> int:
-        """The clockwise turn (0/90/180/270) that makes the image's text upright, from its detected lines."""
+        """The clockwise turn (0/90/180/270) that makes the image's text upright, from its detected lines.
+
+        Sideways or not from the boxes' shapes; which way up from the 0/180 line classifier's votes on the
+        longest lines when they agree, else from the recogniser's confidence on them read both ways.
+        """
         base = 90 if is_sideways(quads) else 0
         turned, turned_quads = upright_page(image, quads, base)
         sample = [
             head_of_line(crop_quad(turned, turned_quads[i]))
             for i in longest_lines(turned_quads, self.options.orientation_sample)
         ]
+        if self.classifier is not None:
+            share = float(np.mean([p > 0.5 for p in self.classifier.prob_180(sample)]))
+            if share >= self.options.orientation_votes or share <= 1 - self.options.orientation_votes:
+                return base + 180 if share >= 0.5 else base
         flipped = [np.ascontiguousarray(c[::-1, ::-1]) for c in sample]
-        decoded = self.recognizer.recognize([*sample, *flipped])
-        scores = [d.score for d in decoded]
+        scores = [d.score for d in self.recognizer.recognize([*sample, *flipped])]
         if upside_down(scores[: len(sample)], scores[len(sample) :], self.options.orientation_margin):
             return base + 180
         return base

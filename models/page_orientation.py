@@ -4,9 +4,9 @@ A page scanned sideways has text lines that are taller than wide; the detector f
 same (DB text maps do not depend on the writing direction).  So:
 
 * **sideways or not**: the line boxes' long sides, summed, vertical vs horizontal (:func:`is_sideways`);
-* **which way up**: a sample of the longest lines is read upright and turned 180 degrees, and the
-  reading with the higher mean confidence wins (the recogniser is sure of text it can read, unsure of
-  upside-down glyphs).
+* **which way up**: the 0/180 line classifier votes on the longest lines; when the votes split, those
+  lines are read upright and turned 180 degrees, and the reading with the higher mean confidence wins
+  (the recogniser is sure of text it can read, unsure of upside-down glyphs).
 
 ``rotation`` is the clockwise angle the image is turned to make its text upright.  Quads map between
 the original image and the turned one with :func:`turn_points` (exact, pixel-centre-free geometry:

@@ -165,10 +165,13 @@ def stretch_rows_to_text(cells: Sequence[TableCell], words: Sequence[Word], regi
 
     A structure model's cell boxes can drift: on a long table each row's box sits a little higher than the
     one before, until the last rows' boxes cover the text of the rows above and the last line of text lies
-    below every box (its words were dropped and the rows below an empty one moved up).  When the words in
-    ``region`` reach more than half a row above the first row's boxes or below the last row's, the boxes are
-    mapped linearly so that the first row's median top lies on the top of the text and the last row's median
-    bottom on its bottom.  Boxes that cover the text are left as they are.
+    below every box (its words were dropped and the rows below an empty one moved up).  When the first row's
+    boxes start on the first line of the words in ``region`` (within half a row) and the words reach more than
+    half a row below the last row's boxes in two of its columns or more, the boxes are mapped linearly so that
+    the first row's median top lies on the top of the text and the last row's median bottom on its bottom, when
+    that stretch is the drift's: the text lines lie apart by (within 10%) the stretched row pitch and not by the
+    model's (a footnote mark under a table whose rows sit on their lines stretches nothing).  Boxes that cover
+    the text are left as they are.
     """
     num_rows, _ = grid_size(cells)
     inside = [w for w in words if _inside(_center(w.box), region)]
@@ -181,7 +184,11 @@ def stretch_rows_to_text(cells: Sequence[TableCell], words: Sequence[Word], regi
     text_top = min(w.box[1] for w in inside)
     text_bottom = max(w.box[3] for w in inside)
     row_height = (bottom - top) / num_rows
-    if row_height <= 0 or (top - text_top <= row_height / 2 and text_bottom - bottom <= row_height / 2):
+    if row_height <= 0 or abs(top - text_top) > row_height / 2 or text_bottom - bottom <= row_height / 2:
+        return list(cells)  # the first row is not on the first line, or the last row reaches the last line
+    below = [w for w in inside if _center(w.box)[1] > bottom + row_height / 2]
+    columns = {i for w in below for i, c in enumerate(last) if c.box[0] <= _center(w.box)[0] <= c.box[2]}
+    if len(columns) < 2:  # what lies below is not a row of the table (a note, a footnote mark)
         return list(cells)
     scale = (text_bottom - text_top) / (bottom - top)
     if not 0.5 <= scale <= 2.0:  # not a drift: text that is not the table's
@@ -190,7 +197,35 @@ def stretch_rows_to_text(cells: Sequence[TableCell], words: Sequence[Word], regi
     def y(v: float) -> float:
         return text_top + (v - top) * scale
 
+    lines = _line_centres(inside)
+    if len(lines) < 3:
+        return list(cells)
+    pitch = statistics.median(b - a for a, b in zip(lines, lines[1:])) / _row_pitch(cells, num_rows, row_height)
+    if abs(pitch - 1.0) < 0.04 or abs(scale - pitch) > 0.1:  # the rows are not squeezed as the lines are spread
+        return list(cells)
     return [replace(c, box=(c.box[0], y(c.box[1]), c.box[2], y(c.box[3]))) for c in cells]
+
+
+def _row_pitch(cells: Sequence[TableCell], num_rows: int, fallback: float) -> float:
+    """The model's row pitch: from the centre of the first row of single-row cells to that of the last."""
+    ends = []
+    for k in (0, num_rows - 1):
+        ys = [(c.box[1] + c.box[3]) / 2 for c in cells if c.row == k and c.rowspan == 1]
+        if ys:
+            ends.append(statistics.median(ys))
+    return max((ends[1] - ends[0]) / (num_rows - 1), 1e-6) if len(ends) == 2 else fallback
+
+
+def _line_centres(words: Sequence[Word]) -> list[float]:
+    """Centres of the text lines of ``words`` (words whose centres fall within a line's height are one line)."""
+    lines: list[list[float]] = []  # top, bottom of each line
+    for word in sorted(words, key=lambda w: (w.box[1] + w.box[3]) / 2):
+        mid = (word.box[1] + word.box[3]) / 2
+        if lines and lines[-1][0] <= mid <= lines[-1][1]:
+            lines[-1][0], lines[-1][1] = min(lines[-1][0], word.box[1]), max(lines[-1][1], word.box[3])
+        else:
+            lines.append([word.box[1], word.box[3]])
+    return [(a + b) / 2 for a, b in lines]
 
 
 def cell_text(words: Sequence[Word]) -> str:

@@ -13,7 +13,8 @@ them (:mod:`docray.operators.textlayer.layout_page`), OCR-routed pages take thei
 (``images/<sha256>.jpg``).  They are not in :attr:`AssembleOperator.reads` because the fast
 pipeline has none of them.  A page routed to OCR counts as lacking text only when no OCR stage
 ran (``ocr_lines`` absent).  Page records keep every page column except ``image`` and ``crops``
-(the crops that are used are in ``images``).
+(the crops that are used are in ``images``); they gain ``blocks``, ``markdown`` and
+``layout_fallback`` (why a page with layout regions was read line by line, :mod:`.textlayer.row_order`).
 
 middle.json's ``_parse_type`` is taken from the pages: ``txt`` or ``ocr`` when every page's route
 was forced to it, else ``auto``.  ``model_json`` holds MinerU's model.json
@@ -62,6 +63,7 @@ from docray.userconfig import load_config
 
 _IDENTITY = ("doc_id", "source", "name", "mime", "kind", "size_bytes", "num_pages")
 _NOT_IN_PAGE_RECORDS = ("image", "crops", "glyphs", "rules")
+_ASSEMBLED = ("blocks", "markdown", "layout_fallback")  # page record columns the assembler writes
 IMAGE_DIR = "images"
 _MAX_LISTED_FAILURES = 5
 
@@ -147,8 +149,8 @@ class AssembleOperator(GroupOperator[AssembleConfig]):
     @classmethod
     def output_schema_for(cls, input_schema: pa.Schema, config: OperatorConfig) -> pa.Schema:
         """RESULTS, with the page records built from the input page columns (minus ``image``)."""
-        own = (*_NOT_IN_PAGE_RECORDS, "blocks", "markdown")
-        page_fields = [f for f in input_schema if f.name not in own] + [field("blocks"), field("markdown")]
+        own = (*_NOT_IN_PAGE_RECORDS, *_ASSEMBLED)
+        page_fields = [f for f in input_schema if f.name not in own] + [field(name) for name in _ASSEMBLED]
         pages = pa.field("pages", pa.list_(pa.struct(page_fields)), metadata=FIELDS["pages"].metadata)
         return pa.schema([pages if name == "pages" else field(name) for name in RESULT_COLUMNS])
 
@@ -278,9 +280,10 @@ def _page_records(
         record = {k: v for k, v in row.items() if k not in _NOT_IN_PAGE_RECORDS}
         layout = None if is_error(row) else layouts.get(_page_idx(row))
         if layout is None:
-            record.update(blocks=[], markdown=None)
+            record.update(blocks=[], markdown=None, layout_fallback=None)
         else:
             blocks = [part for b in layout.blocks + layout.discarded for part in [b, *b.children]]
             record.update(blocks=[b.to_row() for b in blocks], markdown=page_markdown(layout, IMAGE_DIR, delimiters))
+            record["layout_fallback"] = layout.layout_fallback.value if layout.layout_fallback else None
         records.append(record)
     return records

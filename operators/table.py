@@ -37,7 +37,19 @@ from docray.models.table_slanet import SlanetOptions
 from docray.operators.base import Level, Operator, Row, error_fields, is_error, share_timing
 from docray.operators.page_image import decode_page_image
 from docray.operators.textlayer.aligned_tables import Piece, aligned_tables
-from docray.operators.textlayer.page_tables import ALIGNED_LABEL, RULED_LABEL, mark_table_captions, merge_tables
+from docray.operators.textlayer.page_tables import (
+    ALIGNED_LABEL,
+    MIN_OVERLAP,
+    RULED_LABEL,
+    FoundTable,
+    Upright,
+    from_alignment,
+    from_grid,
+    mark_table_captions,
+    merge_tables,
+    overlap_share,
+)
+from docray.operators.textlayer.pdf_segments import is_vertical_span
 from docray.operators.textlayer.ruled_tables import ruled_grids
 from docray.schema import BlockType, FontFlags, Route
 
@@ -162,7 +174,7 @@ def page_words(row: Row) -> list[Word]:
 def table_record(job: TableJob, structure: TableStructure, words: list[Word]) -> dict[str, Any]:
     """The TABLE row of one recognised table."""
     cells = [replace(c, box=to_page_box(c.box, job.crop_origin, job.points_per_pixel)) for c in structure.cells]
-    cells = stretch_rows_to_text(cells, words, job.region.padded)
+    cells = stretch_rows_to_text(cells, words, job.region.bbox)  # the box: text just outside it is not the table's
     texts = [cell_text(ws) for ws in assign_words(words, cells, region=job.region.padded)]
     num_rows, num_cols = grid_size(structure.cells)
     return {
@@ -192,7 +204,7 @@ class TableOperator(Operator[TableConfig]):
         "status",
     )
     writes: ClassVar[tuple[str, ...]] = ("tables", "layout_blocks")
-    drops: ClassVar[tuple[str, ...]] = ("line_segments",)
+    drops: ClassVar[tuple[str, ...]] = ("line_segments", "vertical_text")
     stateful: ClassVar[bool] = True
 
     def setup(self) -> None:
@@ -221,23 +233,37 @@ class TableOperator(Operator[TableConfig]):
         ``tables``, and mark the captions of tables; returns the labels of the blocks already read."""
         if row.get("route") != Route.TXT.value:
             return frozenset()
-        pieces = [
-            Piece(span["text"], tuple(span["bbox"]), bool((span.get("flags") or 0) & FontFlags.MONOSPACE))
-            for span in row.get("spans") or ()
-            if span.get("bbox")
-        ]
-        segments = row.get("line_segments") if self.config.ruled_tables else None
-        words = page_words(row)
-        grids = ruled_grids([tuple(float(v) for v in s) for s in segments], words, self.config.min_filled) if segments else []
-        aligned = aligned_tables(pieces) if self.config.aligned_tables else []
+        spans = [s for s in row.get("spans") or () if s.get("bbox")]
+        rules = row.get("line_segments") or () if self.config.ruled_tables else ()
+        segments = [tuple(float(v) for v in s) for s in rules]
+        ruled, aligned = self._found(spans, segments)
+        if row.get("vertical_text") in (90, 270):  # tables set sideways: found on the page turned upright
+            upright = Upright(int(row["vertical_text"]), float(row["width"]), float(row["height"]))
+            turned = [{**s, "bbox": upright.box(s["bbox"])} for s in spans if is_vertical_span(s["text"], s["bbox"])]
+            more_ruled, more_aligned = self._found(turned, [upright.box(s) for s in segments] if turned else [])
+            sideways = [replace(t, bbox=upright.back(t.bbox)) for t in more_ruled + more_aligned if t.html is not None]
+            ruled = [t for t in ruled if not any(overlap_share(t.bbox, u.bbox) >= MIN_OVERLAP for u in sideways)]
+            aligned = [t for t in aligned if not any(overlap_share(t.bbox, u.bbox) >= MIN_OVERLAP for u in sideways)]
+            ruled += sideways  # the structure model reads upright tables only: these win over layout boxes
         blocks = row.get("layout_blocks") or []
-        if grids or aligned:
-            merged = merge_tables(blocks, grids, words, aligned)
+        if ruled or aligned:
+            merged = merge_tables(blocks, ruled, aligned)
             blocks = merged.layout_blocks
             row["tables"].extend(merged.ruled)
         if blocks:
-            row["layout_blocks"] = mark_table_captions(blocks, pieces)
+            row["layout_blocks"] = mark_table_captions(blocks, [(s["text"], s["bbox"]) for s in spans])
         return frozenset({RULED_LABEL, ALIGNED_LABEL})
+
+    def _found(
+        self, spans: list[dict[str, Any]], segments: list[tuple[float, ...]]
+    ) -> tuple[list[FoundTable], list[FoundTable]]:
+        """Ruled and aligned tables among ``spans`` (text-layer span rows) and ``segments``."""
+        words = words_of((span["text"], span["bbox"]) for span in spans)
+        grids = ruled_grids(segments, words, self.config.min_filled) if segments else []
+        if not self.config.aligned_tables:
+            return [from_grid(g, words) for g in grids], []
+        pieces = [Piece(s["text"], tuple(s["bbox"]), bool((s.get("flags") or 0) & FontFlags.MONOSPACE)) for s in spans]
+        return [from_grid(g, words) for g in grids], [from_alignment(t) for t in aligned_tables(pieces)]
 
     def _recognise(self, rows: list[Row], jobs: list[TableJob]) -> None:
         if not jobs:

@@ -86,7 +86,7 @@ def test_extra_page_columns_survive_in_the_page_records():
     result_schema = AssembleOperator.output_schema_for(schema, AssembleConfig())
     page_struct = result_schema.field("pages").type.value_type
     assert "layout_model" in page_struct.names and "image" not in page_struct.names
-    assert page_struct.names[-2:] == ["blocks", "markdown"]
+    assert page_struct.names[-3:] == ["blocks", "markdown", "layout_fallback"]
     rows = [_page_row(i, layout_model=f"m{i}") for i in (2, 0, 1)]
     result = _run(rows, schema=schema)
     assert [p["layout_model"] for p in result["pages"]] == ["m0", "m1", "m2"]

@@ -194,3 +194,21 @@ def test_math_fonts_by_name():
 
 def test_no_glyphs_no_regions():
     assert detect_formulas([], page_width=612, page_height=792) == []
+
+
+@needs_latex
+def test_a_layout_box_that_took_a_line_of_text_gives_the_display_only():
+    """An equation box grown over the sentence above it (the layout model's mistake): the sentence stays text."""
+    grown = exact = 0
+    for (glyphs, rules, width, height), truth in zip(_pages("cm"), _document("cm").pages, strict=True):
+        for t in truth.display:
+            x0, y0, x1, y1 = inline_math_score.layout_box(glyphs, t)
+            above = [g for g in glyphs if y0 - 16 < (g.bbox[1] + g.bbox[3]) / 2 < y0 - 2]
+            if len(above) < 30:  # no full line of text right above this display
+                continue
+            box = (min(x0, *(g.bbox[0] for g in above)), y0 - 16, max(x1, *(g.bbox[2] for g in above)), y1)
+            regions = detect_formulas(glyphs, rules, page_width=width, page_height=height, display_boxes=[box])
+            displays = [r for r in regions if r.kind == FormulaKind.DISPLAY]
+            grown += 1
+            exact += len(displays) == 1 and set(displays[0].glyphs) == set(t.glyphs)
+    assert grown >= 3 and exact >= 0.8 * grown, (exact, grown)

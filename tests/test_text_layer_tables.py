@@ -9,7 +9,14 @@ import pytest
 from docray.models.table_cells import words_of
 from docray.operators.textlayer.aligned_tables import aligned_tables
 from docray.operators.textlayer.extract import page_spans
-from docray.operators.textlayer.page_tables import ALIGNED_LABEL, PARTLY_RULED_LABEL, RULED_LABEL, merge_tables
+from docray.operators.textlayer.page_tables import (
+    ALIGNED_LABEL,
+    PARTLY_RULED_LABEL,
+    RULED_LABEL,
+    from_alignment,
+    from_grid,
+    merge_tables,
+)
 from docray.operators.textlayer.pdf_segments import page_segments
 from docray.operators.textlayer.ruled_tables import grid_html, is_fully_ruled, ruled_grids
 
@@ -56,7 +63,7 @@ def test_partly_ruled_table_is_not_read_from_rules_but_from_alignment():
     assert grid.num_rows == 2 and not is_fully_ruled(grid, words)  # body rows glued: not taken from the rules
     (table,) = aligned_tables(pieces)
     assert table.html() == "<table>" + body(SALES) + "</table>"
-    merged = merge_tables([], [grid], words, [table])
+    merged = merge_tables([], [from_grid(grid, words)], [from_alignment(table)])
     assert [b["label"] for b in merged.layout_blocks] == [ALIGNED_LABEL]
     assert merged.ruled[0]["html"] == table.html()
 
@@ -83,7 +90,7 @@ def test_ruled_table_replaces_the_overlapping_layout_box_and_keeps_other_blocks(
         {"type": "table", "bbox": [x0 + 5, y0 - 3, x1 - 20, y1 + 4], "score": 0.8, "label": "table"},
         {"type": "text", "bbox": [x0, y1 + 20, x1, y1 + 40], "score": 0.9, "label": "plain text"},
     ]
-    merged = merge_tables(layout, [grid], words, aligned_tables(pieces))
+    merged = merge_tables(layout, [from_grid(grid, words)], [from_alignment(t) for t in aligned_tables(pieces)])
     assert [(b["type"], b["label"]) for b in merged.layout_blocks] == [("text", "plain text"), ("table", RULED_LABEL)]
     assert merged.layout_blocks[1]["bbox"] == list(grid.bbox)
     assert len(merged.ruled) == 1  # the aligned table over the same cells is not a second table
@@ -93,9 +100,9 @@ def test_partly_ruled_table_under_a_layout_box_is_left_to_the_model():
     segments, words, _ = read(table_pdf(rules="columns"))
     (grid,) = ruled_grids(segments, words)
     layout = [{"type": "table", "bbox": list(grid.bbox), "score": 0.8, "label": "table"}]
-    merged = merge_tables(layout, [grid], words)
+    merged = merge_tables(layout, [from_grid(grid, words)])
     assert merged.ruled == [] and merged.layout_blocks == layout
-    alone = merge_tables([], [grid], words)
+    alone = merge_tables([], [from_grid(grid, words)])
     assert [b["label"] for b in alone.layout_blocks] == [PARTLY_RULED_LABEL] and alone.ruled == []
 
 
@@ -174,10 +181,10 @@ def test_model_rows_that_drift_above_the_text_are_stretched_onto_it():
     from docray.models.protocols import TableCell
     from docray.models.table_cells import Word, assign_words, cell_text, stretch_rows_to_text
 
-    # 6 text rows 20 points apart from y=100; the model's rows are 17 points apart: the last row's text lies
+    # 6 text rows 20 points apart from y=100; the model's rows are 16 points apart: the last row's text lies
     # below every box and the rows above it read the text of the row above.
     words = [Word(f"r{r}c{c}", (100.0 + 60 * c, 102.0 + 20 * r, 140.0 + 60 * c, 114.0 + 20 * r)) for r in range(6) for c in range(2)]
-    cells = [TableCell(row=r, col=c, box=(100.0 + 60 * c, 101.0 + 17 * r, 140.0 + 60 * c, 115.0 + 17 * r)) for r in range(6) for c in range(2)]
+    cells = [TableCell(row=r, col=c, box=(100.0 + 60 * c, 101.0 + 16 * r, 140.0 + 60 * c, 115.0 + 16 * r)) for r in range(6) for c in range(2)]
     region = (96.0, 96.0, 224.0, 224.0)
     drifted = [cell_text(ws) for ws in assign_words(words, cells, region)]
     assert drifted != [w.text for w in words]  # the bug: values moved a row and the last row was lost

@@ -2,7 +2,7 @@
 
 from collections import Counter
 
-from docray.evaluation.word_recall import pooled, prose_words, word_recall
+from docray.evaluation.word_recall import pooled, prose_words, spelled_elsewhere, word_recall
 
 
 def test_prose_words_skips_markup_short_words_and_folds_case():
@@ -35,3 +35,11 @@ def test_pooled_sums_documents():
     b = word_recall(prose_words("other thing"), prose_words("other thing"))
     total = pooled([a, b])
     assert (total.reference_words, total.kept, total.missing) == (4, 3, (("word", 1),))
+
+
+def test_spelled_elsewhere_tells_split_words_from_lost_ones():
+    cand = "Procedure Completion with $\\operatorname{Ann}_{R}(x)$ <td>cor</td><td>porations</td>"
+    r = word_recall(prose_words("procedurecompletion annr annr corporations vanished"), prose_words(cand))
+    assert r.lost == 5
+    assert spelled_elsewhere(r.missing, cand) == 4  # 'vanished' is gone; the others are split differently
+    assert spelled_elsewhere((("case", 1),), "because of it") == 0  # inside another word: not a split

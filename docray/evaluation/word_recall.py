@@ -9,6 +9,10 @@ reads from the same document: every word of the reference should still be somewh
   (``![...](images/<sha256>.jpg)``: the path is not text) and LaTeX command names (``\\frac``).
 * :func:`word_recall`: the share of the reference's words (with multiplicity) that the candidate also has,
   and the reference's words the candidate lacks, most missed first.
+* :func:`spelled_elsewhere`: of those missing words, the ones the candidate has with a word break inside
+  (letters in order, only non-letters between them, across at least two of its words: ``procedurecompletion``
+  in ``Procedure Completion``, ``annr`` in ``\\operatorname{Ann}_{R}``): words the two texts split
+  differently, not text that is gone.
 """
 
 from __future__ import annotations
@@ -54,6 +58,21 @@ def word_recall(reference: Counter[str], candidate: Counter[str]) -> Recall:
     kept = sum(min(n, candidate.get(word, 0)) for word, n in reference.items())
     missing = Counter({word: n - candidate.get(word, 0) for word, n in reference.items() if n > candidate.get(word, 0)})
     return Recall(reference_words=sum(reference.values()), kept=kept, missing=tuple(missing.most_common()))
+
+
+def spelled_elsewhere(missing: tuple[tuple[str, int], ...], candidate_markdown: str) -> int:
+    """How many of the ``missing`` words (with multiplicity) the candidate has with a word break inside."""
+    text = _IMAGE_LINK.sub(" ", _HTML_TAG.sub(" ", _LATEX_COMMAND.sub(" ", candidate_markdown)))
+    words = [w.casefold() for w in _WORD.findall(unicodedata.normalize("NFC", text))]
+    letters = "".join(words)
+    word_of = [k for k, w in enumerate(words) for _ in w]  # letter position -> candidate word
+    found = 0
+    for word, n in missing:
+        start = letters.find(word)
+        while start >= 0 and word_of[start] == word_of[start + len(word) - 1]:  # inside one word: another word
+            start = letters.find(word, start + 1)
+        found += n if start >= 0 else 0
+    return found
 
 
 def pooled(recalls: list[Recall]) -> Recall:

@@ -11,11 +11,11 @@ shift, glyphs stacked over a fraction bar.  :func:`page_has_math` is the cheap p
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from docray.datamodel import BBox, bbox_union
-from docray.operators.formula_text.detect_display import find_displays, from_boxes, with_rules
+from docray.operators.formula_text.detect_display import find_displays, from_boxes, is_prose, with_rules
 from docray.operators.formula_text.detect_glyphs import Cue, cue, page_has_math
 from docray.operators.formula_text.detect_inline import analyse_line, continue_broken
 from docray.operators.formula_text.detect_lines import build_lines
@@ -46,9 +46,10 @@ def detect_formulas(
 ) -> list[FormulaRegion]:
     """Display then inline formulas of one page, each sorted top to bottom, left to right.
 
-    With ``display_boxes`` (a layout model's equation boxes) each box with glyphs becomes a display region and
-    no display is searched for; without, displays are found in the text layer.  Inline regions never take a
-    display region's glyphs.  ``page_width``/``page_height`` bound the rules considered.
+    With ``display_boxes`` (a layout model's equation boxes) each box with glyphs becomes a display region (less
+    the lines of running text it took in) and no display is searched for; without, displays are found in the
+    text layer.  Inline regions never take a display region's glyphs.  ``page_width``/``page_height`` bound
+    the rules considered.
     """
     if not glyphs:
         return []
@@ -59,7 +60,7 @@ def detect_formulas(
     if _has_math_italic(glyphs, fonts):  # variables have their own font here: text italics are emphasis
         cues = [Cue.TEXT if c == Cue.ITALIC else c for c in cues]
     if display_boxes:
-        displays = from_boxes(glyphs, display_boxes, rules, body)
+        displays = from_boxes(glyphs, display_boxes, rules, body, _prose_finder(glyphs, cues, rules))
         taken = {i for members, _ in displays for i in members}
         lines = build_lines(glyphs, [i for i in range(len(glyphs)) if i not in taken])
         maths = [analyse_line(glyphs, line, cues, rules) for line in lines]
@@ -80,6 +81,19 @@ def detect_formulas(
             inline.append(FormulaRegion(FormulaKind.INLINE, with_rules(box, rules, 0.5), tuple(members)))
     key = _reading_key
     return sorted(regions, key=key) + sorted(inline, key=key)
+
+
+def _prose_finder(glyphs: Sequence[Glyph], cues: list[Cue], rules: Sequence[BBox]) -> Callable[[list[int]], set[int]]:
+    """A function giving the glyphs, among some, that form lines of running text (:func:`.detect_display.is_prose`)."""
+
+    def prose(members: list[int]) -> set[int]:
+        text: set[int] = set()
+        for line in build_lines(glyphs, members):
+            if is_prose(glyphs, line, analyse_line(glyphs, line, cues, rules)):
+                text.update(line.members)
+        return text
+
+    return prose
 
 
 def _has_math_italic(glyphs: Sequence[Glyph], math_fonts: dict[str, bool]) -> bool:

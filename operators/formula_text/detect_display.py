@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from docray.datamodel import BBox, bbox_union
 from docray.operators.formula_text.detect_glyphs import Cue
-from docray.operators.formula_text.detect_inline import LineMath
+from docray.operators.formula_text.detect_inline import LineMath, word_space
 from docray.operators.formula_text.detect_lines import Line
 from docray.operators.textlayer.pdf_glyphs import Glyph
 
@@ -26,6 +26,7 @@ MIN_INDENT = 2.5  # x size: a display starts at least this far right of the text
 STACK_GAP = 0.6  # x size: stacked display lines lie at most this far apart vertically
 STACK_SIDE_GAP = 2.5  # x size: and at most this far apart sideways
 BOX_SLACK = 0.25  # x body size: a layout box grows by this much to catch scripts
+TEXT_SHARE, TEXT_GLYPHS, TEXT_WORDS = 0.3, 15, 3  # a line with less math, this many glyphs and words is prose
 
 
 def trailing_number(glyphs: Sequence[Glyph], members: Sequence[int], em: float) -> list[int]:
@@ -74,7 +75,11 @@ def find_displays(
         words = _text_words(gl, math.status, math.script)
         share = in_runs / n if n else 0.0
         stats.append((number, share, words, n))
-    text = [k for k, (_, share, words, n) in enumerate(stats) if share < 0.3 and n >= 15 and words >= 3]
+    text = [
+        k
+        for k, (_, share, words, n) in enumerate(stats)
+        if share < TEXT_SHARE and n >= TEXT_GLYPHS and words >= TEXT_WORDS
+    ]
     alone_numbers = {k for k, ln in enumerate(lines) if stats[k][0] and len(stats[k][0]) == len(ln.members)}
     candidates = []
     for k, (line, (number, share, words, n)) in enumerate(zip(lines, stats, strict=True)):
@@ -144,10 +149,34 @@ def with_rules(box: BBox, rules: Sequence[BBox], slack: float) -> BBox:
     return bbox_union([box, *inner]) if inner else box
 
 
+def is_prose(glyphs: Sequence[Glyph], line: Line, math: LineMath) -> bool:
+    """A line of running text: few of its glyphs in math runs, and several text words (split at word spaces)."""
+    n = len(line.members)
+    if n < TEXT_GLYPHS or sum(len(r) for r in math.runs) >= TEXT_SHARE * n:
+        return False
+    gl = [glyphs[i] for i in line.members]
+    space = 0.5 * word_space(gl, math.status, math.script, max(line.size, 1.0))
+    words = length = 0
+    for k, g in enumerate(gl):
+        if length and g.bbox[0] - gl[k - 1].bbox[2] >= space:  # a word space ends the word
+            words, length = words + (length >= 2), 0
+        if math.status[k] == Cue.TEXT and not math.script[k] and g.text.isalpha():
+            length += 1
+        else:
+            words, length = words + (length >= 2), 0
+    return words + (length >= 2) >= TEXT_WORDS
+
+
 def from_boxes(
-    glyphs: Sequence[Glyph], boxes: Sequence[BBox], rules: Sequence[BBox], body: float
+    glyphs: Sequence[Glyph],
+    boxes: Sequence[BBox],
+    rules: Sequence[BBox],
+    body: float,
+    prose: Callable[[list[int]], set[int]] | None = None,
 ) -> list[tuple[list[int], BBox]]:
-    """Each layout box's glyphs (centre inside the slightly grown box), less a trailing equation number."""
+    """Each layout box's glyphs (centre inside the slightly grown box), less a trailing equation number, less the
+    lines whose words the box's edge cuts (:func:`cut_lines`) and less the glyphs of the lines of running text
+    that ``prose`` finds among them (a box that took a sentence)."""
     slack = BOX_SLACK * max(body, 1.0)
     taken: set[int] = set()
     out = []
@@ -158,6 +187,11 @@ def from_boxes(
             for i, g in enumerate(glyphs)
             if i not in taken and x0 <= (g.bbox[0] + g.bbox[2]) / 2 <= x1 and y0 <= (g.bbox[1] + g.bbox[3]) / 2 <= y1
         ]
+        cut = cut_lines(glyphs, members)
+        members = [i for i in members if i not in cut]
+        if prose is not None:
+            text = prose(members)
+            members = [i for i in members if i not in text]
         if not members:
             continue
         number = _box_number(glyphs, members, body)
@@ -167,6 +201,39 @@ def from_boxes(
         taken.update(members)
         out.append((members, with_rules(bbox_union([glyphs[i].bbox for i in members]), rules, slack)))
     return out
+
+
+WORD_GAP = 0.15  # font sizes: letters closer than this are of one word
+
+
+def cut_lines(glyphs: Sequence[Glyph], members: list[int]) -> set[int]:
+    """The members on the lines that a box's edge cuts inside a word (a member letter with a letter outside the box
+    right beside it on its baseline, closer than ``WORD_GAP`` font sizes), scripts included.  A display formula is set apart from the
+    text; a box that splits a word ("r|epresentation of the form ...") took a line of the paragraph."""
+    inside = set(members)
+    letters = [i for i, g in enumerate(glyphs) if g.text.isalpha()]
+    outside = [i for i in letters if i not in inside]
+    cut_baselines = []
+    for i in members:
+        g = glyphs[i]
+        if not g.text.isalpha():
+            continue
+        size = max(g.size, 1.0)
+        for j in outside:
+            h = glyphs[j]
+            if abs(h.origin[1] - g.origin[1]) >= 0.2 * size:
+                continue
+            gap = max(h.bbox[0] - g.bbox[2], g.bbox[0] - h.bbox[2])
+            if -0.1 * size <= gap < WORD_GAP * size:
+                cut_baselines.append((g.origin[1], size))
+                break
+    # the whole line: its letters' baseline band and the scripts set on it (centre within the line's height)
+    return {
+        i
+        for i in members
+        for y, size in cut_baselines
+        if y - 0.9 * size <= (glyphs[i].bbox[1] + glyphs[i].bbox[3]) / 2 <= y + 0.3 * size
+    }
 
 
 def _box_number(glyphs: Sequence[Glyph], members: list[int], body: float) -> set[int]:

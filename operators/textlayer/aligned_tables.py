@@ -110,7 +110,8 @@ def _joined(row: list[Piece], min_gutter: float) -> list[Piece]:
     for piece in row:
         if out and piece.box[0] - out[-1].box[2] < gutter:
             last = out[-1]
-            box = (last.box[0], min(last.box[1], piece.box[1]), max(last.box[2], piece.box[2]), max(last.box[3], piece.box[3]))
+            a, b = last.box, piece.box
+            box = (a[0], min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
             out[-1] = Piece(f"{last.text.rstrip()} {piece.text.lstrip()}", box, last.monospace and piece.monospace)
         else:
             out.append(piece)

@@ -21,7 +21,10 @@ Pages routed to OCR use their OCR lines (``ocr_lines``) as their text lines, or 
 layout when no OCR stage ran.  Pages with layout detections (``layout_blocks``) are assembled
 from those regions (:mod:`.layout_page`): each region is a block, and only the lines outside every
 region go through steps 3-4 as loose lines; a text region holding several paragraphs is split
-like a run of lines; layout titles get their levels with the others.
+like a run of lines; layout titles get their levels with the others.  A page whose regions do not
+follow its text (a receipt, a form: :mod:`.row_order` decides, the reason goes to
+``PageLayout.layout_fallback``) keeps only its tables, equations and pictures, and its lines are read
+row by row, a label and its value joined on one line, rows top to bottom.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from docray.operators.textlayer.paragraphs import (
     typical_gap_em,
 )
 from docray.operators.textlayer.regions import ocr_as_lines
+from docray.operators.textlayer.row_order import RowOptions, page_fallback, rows_of_items, rows_order, trusted_regions
 from docray.operators.textlayer.titles import (
     TitleCandidate,
     TitleOptions,
@@ -74,6 +78,7 @@ class AssembleOptions:
     lines: LineOptions = field(default_factory=LineOptions)
     order: OrderOptions = field(default_factory=OrderOptions)
     paragraphs: ParagraphOptions = field(default_factory=ParagraphOptions)
+    rows: RowOptions = field(default_factory=RowOptions)  # when layout regions are dropped for line-by-line reading
 
 
 def assemble_document(pages: list[PageText], options: AssembleOptions = AssembleOptions()) -> list[PageLayout]:
@@ -97,9 +102,13 @@ def assemble_document(pages: list[PageText], options: AssembleOptions = Assemble
             ordered_items.append([])
             continue
         layout = PageLayout(page_idx=page.page_idx, width=page.width, height=page.height)
-        if page.layout:
-            assembled = layout_page(page, lines, found, LayoutOptions(dehyphenate=options.dehyphenate, inline_delimiters=options.inline_delimiters))
+        layout.layout_fallback = page_fallback(page, lines, options.rows) if page.layout else None
+        if page.layout:  # regions that do not follow the text (layout_fallback) go: the page is read by rows
+            regions = trusted_regions(page, lines, options.rows) if layout.layout_fallback else page
+            assembled = layout_page(regions, lines, found, LayoutOptions(dehyphenate=options.dehyphenate, inline_delimiters=options.inline_delimiters))
             layout.discarded, layout.image_files, items = assembled.discarded, assembled.image_files, assembled.items
+            if layout.layout_fallback:
+                items = rows_of_items(items, options.rows, options.inline_delimiters)
         else:
             layout.discarded = [_text_block(kind, [lines[i]], options.dehyphenate, options.inline_delimiters) for i, kind in sorted(found.items())]
             content = [line for i, line in enumerate(lines) if i not in found]
@@ -107,7 +116,10 @@ def assemble_document(pages: list[PageText], options: AssembleOptions = Assemble
             items += [Item(block.bbox, block=block) for block in formula_blocks(page.formulas)]
             if page.route == Route.TXT:
                 items += [Item(box, block=Block(type=BlockType.IMAGE, bbox=box)) for box in page_images(page, content, options)]
-        order = reading_order([item.bbox for item in items], options.order)
+        if layout.layout_fallback:
+            order = rows_order(items, options.rows)
+        else:
+            order = reading_order([item.bbox for item in items], options.order)
         ordered_items.append([items[i] for i in order])
         layouts.append(layout)
 

@@ -20,6 +20,11 @@ and its normalised text (digits -> ``#``, whitespace collapsed, case-folded).
   apart from the page's other text by at least one line height, is HEADER or FOOTER; a vertical line
   of text in the outer ``side_band`` of the page width (a binding-edge stamp or arXiv-style side
   note) is ASIDE_TEXT.
+
+:func:`is_furniture_region` applies the same rules to a region a layout model labels header or footer: it is
+page furniture only when these rules flag one of its lines, or when it sits at the page's edge (nothing but
+other furniture beyond it, its centre within twice ``band``) and is not a sentence; a sentence the model calls
+a header ("Table 3-2 lists the nine built-in global variables.") or a "header" below body text is body text.
 """
 
 from __future__ import annotations
@@ -87,6 +92,46 @@ def _isolated_page_number(line: Line, lines: list[Line], gap: float) -> bool:
     x0, y0, x1, y1 = line.bbox
     above = [other.bbox[3] for other in lines if other is not line and other.bbox[3] <= y0 + 0.5 * (y1 - y0)]
     return is_page_number(line_text(line)) and (not above or y0 - max(above) >= gap * (y1 - y0))
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"'’”)\]]*$")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def is_sentence(text: str, min_words: int = 6) -> bool:
+    """Running text rather than a running title: ``min_words`` words or more, ending as a sentence ends."""
+    text = text.strip()
+    return len(_WORD.findall(text)) >= min_words and bool(_SENTENCE_END.search(text))
+
+
+def is_furniture_region(
+    bbox: tuple[float, float, float, float],
+    at_top: bool,
+    inside: list[int],
+    body: list[int],
+    lines: list[Line],
+    height: float,
+    furniture: dict[int, BlockType],
+    options: FurnitureOptions = FurnitureOptions(),
+) -> bool:
+    """Whether a layout header (``at_top``) or footer region at ``bbox`` is page furniture (module docstring).
+
+    ``inside``: the indices of the page's ``lines`` in the region; ``body``: those of the lines that are not
+    furniture (in no discarded region); ``furniture``: :func:`find_furniture`'s lines of the page.  A region
+    without text lines (nothing to judge) keeps its label.
+    """
+    if not inside or any(i in furniture for i in inside):
+        return True
+    if is_sentence(" ".join(line_text(lines[i]) for i in sorted(inside, key=lambda i: lines[i].bbox[1]))):
+        return False
+    centre = (bbox[1] + bbox[3]) / 2
+    if at_top:
+        beyond = [i for i in body if lines[i].bbox[3] <= bbox[1]]
+        in_band = centre <= 2 * options.band * height
+    else:
+        beyond = [i for i in body if lines[i].bbox[1] >= bbox[3]]
+        in_band = centre >= (1 - 2 * options.band) * height
+    return in_band and not beyond
 
 
 def find_furniture(

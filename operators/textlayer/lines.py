@@ -8,6 +8,13 @@ a label (a section number "5.1", a caption label "Table 1.", an item mark "2)" o
 be followed after a wider gap, up to ``max_label_gap_em``: typesetters put a quad after these.  Where two joined spans
 have a visible gap and neither carries a space at the seam, a space is appended to the left
 span's text, so that ``Line.text`` reads naturally.
+
+Text set vertically (a table turned a quarter on the page, a side note) is not read across: a span whose box
+is at least ``vertical_ratio`` times as tall as wide and holds ``vertical_min_chars`` characters or more is a
+vertical span, and on a page where such spans carry ``vertical_page_share`` of the characters of the spans whose
+direction shows (that many times as tall as wide, or as wide as tall: a turned page) every span taller than wide
+with two characters or more is one too (``74.8``, ``Any``: too short to tell on their own).  A vertical span is a line of its own: side-by-side vertical spans are successive lines of turned
+text, not words of one line, and joining them would glue their words (``Not availablenot shown``).
 """
 
 from __future__ import annotations
@@ -28,6 +35,9 @@ class LineOptions:
     max_label_gap_em: float = 2.5  # widest gap after a leading label ("5.1", "Table 1.", a bullet)
     min_vertical_overlap: float = 0.5  # share of the smaller height two spans must share
     space_gap_em: float = 0.12  # a gap wider than this (in font sizes) is a word space
+    vertical_ratio: float = 2.0  # a span this many times as tall as wide ...
+    vertical_min_chars: int = 3  # ... with this many characters is set vertically
+    vertical_page_share: float = 0.5  # share of the characters of spans whose direction shows: a turned page
 
 
 _LABEL = re.compile(
@@ -88,9 +98,34 @@ _CLOSING = frozenset(".,;:!?)]}")
 _BUCKET = 4.0  # points; open lines are indexed by the vertical centre of their first span
 
 
+def _chars(span: Span) -> int:
+    return len(span.text.strip())
+
+
+def vertical_spans(spans: list[Span], options: LineOptions = LineOptions()) -> list[bool]:
+    """Which spans are set vertically (see the module docstring); ``spans`` have normalised boxes."""
+
+    def tallness(span: Span) -> float:
+        x0, y0, x1, y1 = span.bbox
+        return (y1 - y0) / max(x1 - x0, 1e-6)
+
+    long = [_chars(s) >= options.vertical_min_chars for s in spans]
+    clear = [n and tallness(s) >= options.vertical_ratio for s, n in zip(spans, long)]
+    across = sum(_chars(s) for s, n in zip(spans, long) if n and tallness(s) <= 1 / options.vertical_ratio)
+    down = sum(_chars(s) for s, v in zip(spans, clear) if v)
+    turned = down > 0 and down >= options.vertical_page_share * (down + across)
+    if not turned:
+        return clear
+    return [v or (_chars(s) >= 2 and tallness(s) > 1.0) for s, v in zip(spans, clear)]
+
+
 def group_lines(spans: list[Span], options: LineOptions = LineOptions()) -> list[Line]:
     """Group a page's spans into lines, sorted top to bottom then left to right."""
     usable = [_normalised(s) for s in spans if s.text and s.text.strip()]
+    vertical = [s for s, v in zip(usable, vertical_spans(usable, options)) if v]
+    if vertical:
+        standing = {id(s) for s in vertical}
+        usable = [s for s in usable if id(s) not in standing]
     usable.sort(key=lambda s: (s.bbox[0], s.bbox[1]))
     open_lines: list[_OpenLine] = []
     by_bucket: dict[int, list[_OpenLine]] = {}
@@ -121,6 +156,7 @@ def group_lines(spans: list[Span], options: LineOptions = LineOptions()) -> list
         best.add(span)
         tallest = max(tallest, best.y1 - best.y0)
     lines = [_finish(line.spans, options) for line in open_lines]
+    lines += [Line(spans=[span], bbox=span.bbox) for span in vertical]
     lines.sort(key=lambda ln: (ln.bbox[1], ln.bbox[0]))
     return lines
 
@@ -139,6 +175,13 @@ def _finish(spans: list[Span], options: LineOptions) -> Line:
                 spaced[-1] = replace(prev, text=prev.text + " ")
         spaced.append(span)
     return Line(spans=spaced, bbox=bbox_union([s.bbox for s in spaced]))
+
+
+def is_vertical_line(line: Line) -> bool:
+    """A line of turned text: two characters or more in a box taller than wide (:func:`group_lines` makes each
+    vertical span a line of its own)."""
+    x0, y0, x1, y1 = line.bbox
+    return y1 - y0 > x1 - x0 and sum(len(s.text.strip()) for s in line.spans) >= 2
 
 
 def line_text(line: Line, inline: Delimiters = INLINE_DELIMITERS) -> str:

@@ -26,7 +26,7 @@ from docray.operators.textlayer.pdf_glyphs import page_glyphs, page_rules
 from docray.operators.textlayer.pdf_image import image_pages, render_page_image
 from docray.operators.textlayer.pdf_open import open_pdf
 from docray.operators.textlayer.pdf_route import route_page
-from docray.operators.textlayer.pdf_segments import page_segments
+from docray.operators.textlayer.pdf_segments import is_vertical_span, page_segments, vertical_text_angle
 from docray.schema import ErrorCode, ParseMethod, Route, RouteReason, Status
 
 PageFields = dict[str, Any]
@@ -110,6 +110,8 @@ def _pdf_page(document: pdfium.PdfDocument, page_idx: int, request: PageRequest)
         if request.line_segments:
             segments = page_segments(page, frame) if route is Route.TXT else []
             glyph_fields["line_segments"] = [list(segment) for segment in segments]
+            vertical = route is Route.TXT and any(is_vertical_span(s.text, s.bbox) for s in spans)
+            glyph_fields["vertical_text"] = vertical_text_angle(page, frame.rotation) if vertical else None
         image, dpi = None, None
         if request.image_format != "none":
             wanted = request.ocr_dpi if (route is Route.OCR and request.ocr_dpi) else request.dpi

@@ -57,7 +57,8 @@ def _walk(objects, to_page: Matrix, depth: int, frame: PageFrame, limit: int, ou
                 continue
             form_to_page = _compose((matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f), to_page)
             n = pdfium_c.FPDFFormObj_CountObjects(obj)
-            _walk((pdfium_c.FPDFFormObj_GetObject(obj, i) for i in range(max(0, n))), form_to_page, depth + 1, frame, limit, out)
+            children = (pdfium_c.FPDFFormObj_GetObject(obj, i) for i in range(max(0, n)))
+            _walk(children, form_to_page, depth + 1, frame, limit, out)
 
 
 def _path_segments(obj, to_page: Matrix, frame: PageFrame, limit: int, out: list[Segment]) -> None:
@@ -121,3 +122,32 @@ def _keep(segment: Segment, frame: PageFrame, out: list[Segment]) -> None:
     if x1 < x0 or y1 < y0 or max(x1 - x0, y1 - y0) < MIN_LENGTH:
         return
     out.append((round(x0, 2), round(y0, 2), round(x1, 2), round(y1, 2)))
+
+
+MIN_VERTICAL_CHARS = 20  # a page needs this many characters set vertically to have vertical text
+
+
+def is_vertical_span(text: str, box: tuple[float, float, float, float]) -> bool:
+    """A span whose box is at least twice as tall as wide and holds three characters or more: text set vertically."""
+    return len(text.strip()) >= 3 and (box[3] - box[1]) >= 2 * (box[2] - box[0])
+
+
+def vertical_text_angle(page: pdfium.PdfPage, rotation: int) -> int | None:
+    """The direction of the page's vertical text as displayed: 270 when most of its vertical characters read
+    bottom to top (a table turned anticlockwise), 90 when top to bottom; None with fewer than
+    :data:`MIN_VERTICAL_CHARS` vertical characters.  ``rotation`` is the page's ``/Rotate``."""
+    textpage = page.get_textpage()
+    try:
+        counts = {90: 0, 270: 0}
+        for index in range(pdfium_c.FPDFText_CountChars(textpage.raw)):
+            angle = pdfium_c.FPDFText_GetCharAngle(textpage.raw, index)
+            if angle < 0:
+                continue
+            shown = (round(angle * 180 / 3.141592653589793) + rotation) % 360
+            for direction in counts:
+                if abs(shown - direction) <= 5:
+                    counts[direction] += 1
+        direction = max(counts, key=counts.__getitem__)
+        return direction if counts[direction] >= MIN_VERTICAL_CHARS else None
+    finally:
+        textpage.close()

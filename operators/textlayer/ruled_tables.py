@@ -249,7 +249,11 @@ def _rectangular_cells(find, n_rows: int, n_cols: int, rows: list[Band], cols: l
     boxes.sort(key=lambda b: (b[0], b[1]))
     return [
         TableCell(
-            row=r0, col=c0, rowspan=r1 - r0 + 1, colspan=c1 - c0 + 1, box=(cols[c0][1], rows[r0][1], cols[c1 + 1][0], rows[r1 + 1][0])
+            row=r0,
+            col=c0,
+            rowspan=r1 - r0 + 1,
+            colspan=c1 - c0 + 1,
+            box=(cols[c0][1], rows[r0][1], cols[c1 + 1][0], rows[r1 + 1][0]),
         )
         for r0, c0, r1, c1 in boxes
     ]
@@ -293,7 +297,8 @@ def _thin_empty_bands(bands: list[Band], centres: list[float], thin: float) -> l
 
 def _encloses(outer: RuledGrid, inner: RuledGrid) -> bool:
     a, b = outer.bbox, inner.bbox
-    return outer is not inner and a[0] <= b[0] + JOIN and a[1] <= b[1] + JOIN and a[2] >= b[2] - JOIN and a[3] >= b[3] - JOIN
+    inside = a[0] <= b[0] + JOIN and a[1] <= b[1] + JOIN and a[2] >= b[2] - JOIN and a[3] >= b[3] - JOIN
+    return outer is not inner and inside
 
 
 def ruled_grids(segments: Sequence[Segment], words: Sequence[Word], min_filled: float = 0.3) -> list[RuledGrid]:
@@ -311,7 +316,12 @@ def ruled_grids(segments: Sequence[Segment], words: Sequence[Word], min_filled: 
         rows, cols = group_bands(hs, vs)
         if len(rows) < 3 or len(cols) < 3:
             continue
-        inside = [w for w in words if cols[0][0] <= (w.box[0] + w.box[2]) / 2 <= cols[-1][1] and rows[0][0] <= (w.box[1] + w.box[3]) / 2 <= rows[-1][1]]
+        inside = [
+            w
+            for w in words
+            if cols[0][0] <= (w.box[0] + w.box[2]) / 2 <= cols[-1][1]
+            and rows[0][0] <= (w.box[1] + w.box[3]) / 2 <= rows[-1][1]
+        ]
         rows = _thin_empty_bands(rows, [(w.box[1] + w.box[3]) / 2 for w in inside], text_height)
         cols = _thin_empty_bands(cols, [(w.box[0] + w.box[2]) / 2 for w in inside], text_height)
         grid = grid_of(hs, vs, rows, cols)
@@ -332,21 +342,23 @@ def _line_centres(words: Sequence[Word]) -> list[float]:
 
 
 def is_fully_ruled(grid: RuledGrid, words: Sequence[Word], min_lines: int = 3) -> bool:
-    """False when some row band holds, in at least two cells and half of its cells, ``min_lines`` or more
-    text lines at the same heights: rows that were laid out but not ruled."""
+    """False when rows were laid out but not ruled: row bands that hold, in at least two cells and half of their
+    cells, ``min_lines`` or more text lines at the same heights, and that hold half of the grid's text lines
+    (a header row whose headings wrap onto three lines holds few of them)."""
     texts = words_in_cells(grid, words)
     by_row: dict[tuple[int, int], list[list[float]]] = {}
     for cell, ws in zip(grid.cells, texts):
         by_row.setdefault((cell.row, cell.rowspan), []).append(_line_centres(ws))
-    for (row, span), cells in by_row.items():
+    total = sum(len(lines) for cells in by_row.values() for lines in cells)
+    stacked_lines = 0
+    for cells in by_row.values():
         stacked = [c for c in cells if len(c) >= min_lines]
         if len(stacked) < 2 or len(stacked) * 2 < len(cells):
             continue
         first = stacked[0]
-        aligned = sum(1 for other in stacked[1:] if sum(any(abs(a - b) <= 2.0 for b in other) for a in first) >= min_lines)
-        if aligned >= 1:
-            return False
-    return True
+        if any(sum(any(abs(a - b) <= 2.0 for b in other) for a in first) >= min_lines for other in stacked[1:]):
+            stacked_lines += sum(len(lines) for lines in cells)
+    return stacked_lines * 2 < total
 
 
 def grid_html(grid: RuledGrid, words: Sequence[Word]) -> str:

@@ -1,0 +1,131 @@
+"""Line-by-line reading of pages whose layout regions do not follow the text (receipts, forms), as pure functions."""
+
+from __future__ import annotations
+
+from textlayer_pages import page, paragraph, span, words
+
+from docray.datamodel import LayoutBox, Line, OcrLine, PageText
+from docray.operators.textlayer.document import assemble_document
+from docray.operators.textlayer.lines import group_lines
+from docray.operators.textlayer.regions import resolve_regions
+from docray.operators.textlayer.row_order import (
+    layout_fallback,
+    paragraph_lines,
+    right_to_left,
+    row_groups,
+    row_lines,
+    rows_of,
+    text_columns,
+    word_count,
+)
+from docray.schema import BlockType, LayoutFallback, Route
+
+ROWS = [("Invoice No:", "CS0012"), ("Date:", "23-01-2019"), ("Cashier:", "ALICE"), ("Subtotal:", "25.40"),
+        ("Rounding:", "0.00"), ("TOTAL:", "25.40"), ("Cash:", "30.00"), ("Change:", "4.60")]  # fmt: skip
+
+
+def _box(kind: BlockType, bbox) -> LayoutBox:
+    return LayoutBox(type=kind, bbox=tuple(float(v) for v in bbox), score=0.9)
+
+
+def _receipt_spans():
+    spans = [span("CORNER HARDWARE SDN BHD", 180, 60, 12)]
+    for k, (label, value) in enumerate(ROWS):
+        y = 100 + 16 * k
+        spans.append(span(label, 72, y))
+        spans.append(span(value, 480 - 5 * len(value), y))  # right-aligned values
+    return spans
+
+
+def _markdown_lines(layout) -> list[str]:
+    return [block.text for block in layout.blocks]
+
+
+def test_rows_join_side_by_side_boxes_and_keep_stacked_ones_apart():
+    boxes = [(72, 100, 120, 110), (400, 101, 440, 111), (72, 114, 130, 124), (72, 126, 300, 136), (100, 127, 200, 137)]
+    assert rows_of(boxes) == [[0, 1], [2], [3], [4]]  # 4 overlaps 3 horizontally: a line below, not beside
+
+
+def test_label_value_regions_fall_back_to_rows_with_each_label_beside_its_value():
+    spans = _receipt_spans()
+    labels = _box(BlockType.TEXT, (70, 98, 160, 230))  # the layout model's label column ...
+    values = _box(BlockType.TEXT, (420, 98, 482, 230))  # ... and value column: read one after the other
+    title = _box(BlockType.TITLE, (178, 58, 320, 74))
+    receipt = PageText(page_idx=0, width=612, height=792, spans=spans, layout=[title, labels, values])
+    lines = group_lines(spans)
+    assert layout_fallback(lines, resolve_regions(receipt.layout, 612, 792)) is LayoutFallback.SPLIT_ROWS
+
+    (layout,) = assemble_document([receipt])
+    assert layout.layout_fallback is LayoutFallback.SPLIT_ROWS
+    texts = _markdown_lines(layout)
+    assert texts[0] == "CORNER HARDWARE SDN BHD"
+    assert texts[1:] == [f"{label}  {value}" for label, value in ROWS]
+
+
+def test_same_page_without_layout_keeps_the_column_reading_and_no_fallback_reason():
+    (layout,) = assemble_document([page(0, _receipt_spans())])
+    assert layout.layout_fallback is None
+
+
+def test_a_two_column_paper_keeps_its_regions_and_reads_column_by_column():
+    left, _ = paragraph("Left column " + words(120, 1), 72, 100, 222)
+    right, _ = paragraph("Right column " + words(120, 2), 318, 100, 222)  # same baselines as the left column
+    short = [span("Note", 72, 400), span("Data", 318, 400)]  # two short lines on one row: not a label pair
+    regions = [_box(BlockType.TEXT, (70, 98, 296, 300)), _box(BlockType.TEXT, (316, 98, 542, 300))]
+    paper = PageText(page_idx=0, width=612, height=792, spans=left + right + short, layout=regions)
+    lines = group_lines(paper.spans)
+    assert text_columns(lines) >= 1
+    assert layout_fallback(lines, resolve_regions(regions, 612, 792)) is None
+    (layout,) = assemble_document([paper])
+    assert layout.layout_fallback is None
+    text = " ".join(_markdown_lines(layout))
+    assert text.index("Left column") < text.index("Right column")
+    assert not any("Left column" in t and "Right column" in t for t in _markdown_lines(layout))
+
+
+def test_running_text_is_never_joined_into_a_row():
+    left, _ = paragraph(words(60, 3), 72, 100, 222)
+    right, _ = paragraph(words(60, 4), 318, 100, 222)
+    lines = group_lines(left + right)
+    prose = paragraph_lines(lines)
+    assert sum(prose) >= len(lines) - 2  # every line but a paragraph's short last one
+    joined = [row for row in row_groups(lines) if len(row) > 1]
+    assert not any(prose[lines.index(line)] for row in joined for line in row)
+
+
+def test_a_figure_that_swallows_a_scanned_receipt_falls_back_and_keeps_its_text():
+    ocr = [OcrLine(text="SHOP NAME SDN BHD", bbox=(60.0, 60.0, 160.0, 70.0))]
+    for k, (label, value) in enumerate(ROWS * 3):
+        y = 80.0 + 12 * k
+        ocr.append(OcrLine(text=label, bbox=(10.0, y, 10.0 + 5 * len(label), y + 9)))
+        ocr.append(OcrLine(text=value, bbox=(200.0 - 5 * len(value), y, 200.0, y + 9)))
+    figure = _box(BlockType.IMAGE, (0, 0, 600, 780))  # the photographed receipt taken for a picture, text sparse in it
+    scan = PageText(page_idx=0, width=600, height=800, route=Route.OCR, ocr_lines=ocr, layout=[figure])
+    (layout,) = assemble_document([scan])
+    assert layout.layout_fallback is LayoutFallback.TEXT_IN_FIGURE
+    texts = _markdown_lines(layout)
+    assert "SHOP NAME SDN BHD" in texts and "TOTAL:  25.40" in texts
+    assert not any(b.type is BlockType.IMAGE for b in layout.blocks)
+
+
+def test_regions_cutting_through_lines_fall_back():
+    spans = []
+    for k in range(8):
+        spans.append(span(f"Item {k} description", 72, 100 + 14 * k))
+        spans.append(span(f"{k}.50 EUR", 167, 100 + 14 * k))  # half an em after the description: one text line
+    lines = group_lines(spans)
+    assert len(lines) == 8
+    regions = [_box(BlockType.TEXT, (70, 98, 150, 215)), _box(BlockType.TEXT, (151, 98, 260, 215))]
+    assert layout_fallback(lines, resolve_regions(regions, 612, 792)) is LayoutFallback.CUT_LINES
+
+
+def test_rows_of_right_to_left_script_read_from_the_right():
+    label, value = span("\u0627\u0644\u0645\u062c\u0645\u0648\u0639", 400, 100), span("25.40", 72, 100)
+    (row,) = row_lines([Line(spans=[label], bbox=label.bbox), Line(spans=[value], bbox=value.bbox)])
+    assert row.text.split() == [label.text, "25.40"]
+    assert right_to_left(label.text + " 25.40") and not right_to_left("TOTAL 25.40")
+
+
+def test_word_count_counts_cjk_characters_in_pairs():
+    assert word_count("Total RM 25.40") == 3
+    assert word_count("\u4e2d\u6587\u6587\u5b57") == 2
