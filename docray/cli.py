@@ -139,6 +139,9 @@ def _cuda_visible() -> bool:
     return bool(torch.cuda.is_available())
 
 
+MINERU_DEBUG_FILES = ("layout_pdf", "span_pdf")  # MinerU's f_draw_layout_bbox / f_draw_span_bbox, on by default
+
+
 def cmd_parse(args: argparse.Namespace) -> int:
     from docray.pipelines.spec import apply_overrides, load_pipeline
 
@@ -166,6 +169,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
         spec.stages = [s for s in spec.stages if s.op != "formula"]
         if formula_stages:
             overrides.append("render.glyphs=none")
+    if not vlm:  # MinerU's pipeline backend draws both debug PDFs by default; corpus pipelines only on request
+        spec.output.files = list(dict.fromkeys([*spec.output.files, *MINERU_DEBUG_FILES]))
     spec = apply_overrides(spec, overrides + (args.set or []))
     spec.output.files_dir = ""
     if not args.parquet:

@@ -117,3 +117,15 @@ def test_every_pipeline_finishes_over_parquet_input_on_two_cpus(tmp_path, pipeli
 def test_writer_shards_are_directories(tmp_path):
     writer = ResultWriter(str(tmp_path), OutputSpec(), "auto").for_shard("r-00001")
     assert writer.part_path(str(tmp_path), "documents", "x").endswith("documents/shard=r-00001/part-x.parquet")
+
+
+def test_parse_of_a_small_job_runs_in_process_and_keeps_mineru_debug_files(tmp_path, capsys):
+    from docray.cli import main
+
+    pdf = tmp_path / "paper.pdf"
+    pdf.write_bytes(two_column_article(pages=2).pdf)
+    assert main(["parse", str(pdf), "-o", str(tmp_path / "out"), "--pipeline", "fast"]) == 0
+    assert "(local executor)" in capsys.readouterr().out  # auto: a small job starts no Ray
+    folder = tmp_path / "out" / "paper" / "auto"
+    assert (folder / "paper_layout.pdf").stat().st_size > 0 and (folder / "paper_span.pdf").stat().st_size > 0
+    assert "layout_pdf" not in load_pipeline("standard").output.files  # corpus runs: debug PDFs only when asked
