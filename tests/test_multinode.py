@@ -43,7 +43,7 @@ def test_a_worker_node_removed_mid_run_leaves_every_document_exactly_once(tmp_pa
 
     made, workers = cluster
     assert len([n for n in ray.nodes() if n["Alive"]]) == 3
-    for attempt, n in enumerate((200, 600)):
+    for attempt, n in enumerate((120, 480)):
         corpus = write_corpus(tmp_path / f"in{attempt}", n, corrupt_fraction=0.05, seed=attempt)
         out = tmp_path / f"out{attempt}"
         result: dict = {}
@@ -52,7 +52,7 @@ def test_a_worker_node_removed_mid_run_leaves_every_document_exactly_once(tmp_pa
             try:
                 executor = RayExecutor(address=made.address, progress_bars=False)
                 result["report"] = run_pipeline(load_pipeline("fast"), [str(corpus.directory)], str(out),
-                                                executor=executor, shard_size=50)  # fmt: skip
+                                                executor=executor, shard_size=40)  # fmt: skip
             except BaseException as exc:  # reported by the test thread
                 result["error"] = exc
 
@@ -72,7 +72,7 @@ def test_a_worker_node_removed_mid_run_leaves_every_document_exactly_once(tmp_pa
         if removed and at_removal < n:
             break
     else:
-        pytest.fail("the run finished before a node could be removed, even over 600 documents")
+        pytest.fail("the run finished before a node could be removed, even over 480 documents")
 
     report = result["report"]
     assert report.complete and report.missing == []
