@@ -10,7 +10,8 @@ Usage (from the repository root, after `make install`; `peers` needs `pip instal
 Every docray run is the real command line in a subprocess (`docray run PIPELINE -i IN -o OUT --executor ray
 --no-progress`, an embedded local Ray started by the command, so wall times include Ray's start-up), one after the
 other.  While a run goes, the machine's busy CPUs are sampled from /proc/stat every 0.5 s (`psutil.cpu_times`):
-"steady" is the median over the middle 60% of the run's wall time (start-up and drain left out), as busy cores.
+"steady" is the median over the middle 60% of the run's wall time (start-up and drain left out), as busy cores:
+of the machine (everything on it) and of the run's own process tree (its CPU seconds per second).
 Model loads per run come from the run's `run.json` (`report.model_loads`: actors that set up their operator).
 
 * sweep: N one-page PDFs (`docray.testing.corpus`) with `--shard-size` 20, 120 and 1000.
@@ -49,17 +50,38 @@ BORN_DIGITAL_SETS = ("docling_tests", "olmocr_bench_sample", "camelot_tables")
 
 
 class CpuSampler:
-    """Busy cores of the whole machine, every ``interval`` seconds, in a background thread."""
+    """Busy cores every ``interval`` seconds, in a background thread: of the whole machine, and of the run's own
+    process tree (``pid`` and its descendants: driver, raylet, Ray workers), which is what counts on a shared box."""
 
     def __init__(self, interval: float = 0.5):
         self.interval = interval
-        self.samples: list[tuple[float, float]] = []  # (seconds since start, busy cores)
+        self.pid: int | None = None
+        self.samples: list[tuple[float, float]] = []  # (seconds since start, busy cores of the machine)
+        self.tree: list[tuple[float, float]] = []  # (seconds since start, busy cores of the run's processes)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _tree_seconds(self, seen: dict[int, float]) -> float:
+        if self.pid is None:
+            return 0.0
+        try:
+            root = psutil.Process(self.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return sum(seen.values())
+        for proc in procs:
+            try:
+                times = proc.cpu_times()
+                seen[proc.pid] = times.user + times.system + times.children_user + times.children_system
+            except psutil.Error:
+                continue
+        return sum(seen.values())  # processes that ended keep their last reading
 
     def _run(self) -> None:
         t0 = time.perf_counter()
         before = psutil.cpu_times(percpu=True)
+        seen: dict[int, float] = {}
+        tree_before, last = self._tree_seconds(seen), t0
         while not self._stop.wait(self.interval):
             after = psutil.cpu_times(percpu=True)
             busy = 0.0
@@ -67,8 +89,11 @@ class CpuSampler:
                 total = sum(b) - sum(a)
                 idle = (b.idle + getattr(b, "iowait", 0.0)) - (a.idle + getattr(a, "iowait", 0.0))
                 busy += (total - idle) / total if total > 0 else 0.0
-            self.samples.append((time.perf_counter() - t0, busy))
-            before = after
+            now = time.perf_counter()
+            tree_now = self._tree_seconds(seen)
+            self.samples.append((now - t0, busy))
+            self.tree.append((now - t0, (tree_now - tree_before) / max(1e-9, now - last)))
+            before, tree_before, last = after, tree_now, now
 
     def __enter__(self) -> CpuSampler:
         self._thread.start()
@@ -78,12 +103,13 @@ class CpuSampler:
         self._stop.set()
         self._thread.join()
 
-    def steady(self) -> float | None:
-        if not self.samples:
+    def steady(self, tree: bool = False) -> float | None:
+        samples = self.tree if tree else self.samples
+        if not samples:
             return None
-        end = self.samples[-1][0]
-        middle = [busy for t, busy in self.samples if 0.2 * end <= t <= 0.8 * end]
-        return round(statistics.median(middle or [b for _, b in self.samples]), 2)
+        end = samples[-1][0]
+        middle = [busy for t, busy in samples if 0.2 * end <= t <= 0.8 * end]
+        return round(statistics.median(middle or [b for _, b in samples]), 2)
 
 
 def docray(pipeline: str, inputs: str, out: Path, *extra: str) -> dict:
@@ -91,9 +117,12 @@ def docray(pipeline: str, inputs: str, out: Path, *extra: str) -> dict:
     command = [exe, "run", pipeline, "-i", inputs, "-o", str(out), "--executor", "ray", "--no-progress", *extra]
     with CpuSampler() as cpu:
         t0 = time.perf_counter()
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cpu.pid = process.pid
+        stdout, stderr = process.communicate()
         wall = time.perf_counter() - t0
-    if done.returncode not in (0, 1):
+        done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+    if done.returncode not in (0, 1) or not (out / "run.json").is_file():
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
     report = json.loads((out / "run.json").read_text())["report"]
     return {
@@ -104,7 +133,8 @@ def docray(pipeline: str, inputs: str, out: Path, *extra: str) -> dict:
         "complete": report["output"]["complete"],
         "shards": report["shards"],
         "model_loads": report.get("model_loads"),
-        "busy_cores_steady": cpu.steady(),
+        "busy_cores_steady_machine": cpu.steady(),
+        "busy_cores_steady_run": cpu.steady(tree=True),
         "cpus": psutil.cpu_count(),
         "load_1min": round(os.getloadavg()[0], 2),
     }

@@ -17,7 +17,7 @@ import docray
 from docray import __version__
 from docray.operators.ingest import ExpandedInputs, expand_inputs
 from docray.pipelines import DEFAULT_SHARD_SIZE
-from docray.pipelines.executors import Executor, LocalExecutor, Progress, RayExecutor, parquet_files
+from docray.pipelines.executors import Executor, LocalExecutor, Progress, RayExecutor
 from docray.pipelines.outputs import (
     DOCUMENTS_TABLE,
     MAX_LISTED_ERRORS,
