@@ -252,6 +252,7 @@ class PageText:
     # model stages (empty when the pipeline has none)
     layout: list[LayoutBox] = field(default_factory=list)
     ocr_lines: list[OcrLine] | None = None  # None: no OCR stage ran on this page
+    ocr_rotation: int | None = None  # clockwise degrees OCR turned the page to read it (None: not read)
     tables: list[TableRegion] = field(default_factory=list)
     crops: list[Crop] = field(default_factory=list)
     image_dpi: float | None = None
@@ -272,6 +273,7 @@ class PageText:
             route_reason=RouteReason(row.get("route_reason") or RouteReason.TEXT_LAYER.value),
             layout=[LayoutBox.from_row(b) for b in row.get("layout_blocks") or []],
             ocr_lines=None if ocr is None else [OcrLine.from_row(o) for o in ocr],
+            ocr_rotation=int(row["ocr_rotation"]) if row.get("ocr_rotation") is not None else None,
             tables=[TableRegion.from_row(t) for t in row.get("tables") or []],
             crops=[Crop.from_row(c) for c in row.get("crops") or [] if c.get("data")],
             image_dpi=float(row["image_dpi"]) if row.get("image_dpi") else None,

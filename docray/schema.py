@@ -97,6 +97,7 @@ class LayoutFallback(str, Enum):
     CUT_LINES = "cut_lines"  # region borders run through text lines
     SPLIT_ROWS = "split_rows"  # lines side by side on one row (a label and its value) would be read apart
     TEXT_IN_FIGURE = "text_in_figure"  # most of the page's text lies in a figure that would be cropped as a picture
+    ROTATED = "rotated"  # OCR read the page turned; layout regions were found on the unturned page (textlayer/upright.py)
 
 
 class BlockType(str, Enum):
@@ -325,6 +326,7 @@ FIELDS: dict[str, pa.Field] = {
         _col("rules", pa.list_(BBOX), "thin straight paths (fraction bars, radical vincula) of pages with glyphs"),
         _col("line_segments", pa.list_(BBOX), "horizontal and vertical line pieces of the page's paths (x0, y0, x1, y1; render line_segments: true, txt pages), for ruled tables"),
         _col("vertical_text", pa.int16(), "displayed direction of a txt page's vertical text: 270 reads bottom to top, 90 top to bottom; null: none (render line_segments: true)"),
+        _col("turned_spans", pa.list_(pa.int32()), "indices of the spans whose characters are displayed turned (90 or 270 degrees) on a txt page with vertical text (render line_segments: true)"),
         _col("formulas", pa.list_(FORMULA), "formulas found on the page (inline and display) with their LaTeX"),
         _col("vlm_blocks", pa.list_(VLM_BLOCK), "blocks a vision-language model read on the page, in reading order (vlm stage)"),
         _col("vlm_fields", pa.string(), "handwriting fields as JSON: context, fields, per-field confidence and boxes (vlm stage with a context)"),

@@ -96,8 +96,8 @@ class RenderConfig(OperatorConfig):
     line_segments: bool = Field(
         False,
         description="store the horizontal and vertical line pieces of the paths of txt pages (column line_segments) "
-        "and the direction of their vertical text (vertical_text), from which the table stage reads ruled and "
-        "turned tables",
+        "and the direction of their vertical text (vertical_text) and which spans are turned (turned_spans), from "
+        "which the table stage reads ruled and turned tables",
     )
     segment_pages: int = Field(
         64, ge=1, description="pages per emitted table (and per message from the child), bounding memory on long documents"
@@ -125,7 +125,7 @@ class RenderOperator(Operator[RenderConfig]):
     def output_schema_for(cls, input_schema: pa.Schema, config: OperatorConfig) -> pa.Schema:
         extra = [] if getattr(config, "glyphs", "none") == "none" else [field("glyphs"), field("rules")]
         if getattr(config, "line_segments", False):
-            extra += [field("line_segments"), field("vertical_text")]
+            extra += [field("line_segments"), field("vertical_text"), field("turned_spans")]
         return pa.schema([*PAGES, *extra]) if extra else PAGES
 
     def page_request(self) -> PageRequest:

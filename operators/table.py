@@ -48,8 +48,8 @@ from docray.operators.textlayer.page_tables import (
     mark_table_captions,
     merge_tables,
     overlap_share,
+    turned_spans,
 )
-from docray.operators.textlayer.pdf_segments import is_vertical_span
 from docray.operators.textlayer.ruled_tables import ruled_grids
 from docray.schema import BlockType, FontFlags, Route
 
@@ -204,7 +204,7 @@ class TableOperator(Operator[TableConfig]):
         "status",
     )
     writes: ClassVar[tuple[str, ...]] = ("tables", "layout_blocks")
-    drops: ClassVar[tuple[str, ...]] = ("line_segments", "vertical_text")
+    drops: ClassVar[tuple[str, ...]] = ("line_segments", "vertical_text", "turned_spans")
     stateful: ClassVar[bool] = True
 
     def setup(self) -> None:
@@ -233,13 +233,14 @@ class TableOperator(Operator[TableConfig]):
         ``tables``, and mark the captions of tables; returns the labels of the blocks already read."""
         if row.get("route") != Route.TXT.value:
             return frozenset()
-        spans = [s for s in row.get("spans") or () if s.get("bbox")]
+        all_spans = list(row.get("spans") or ())
+        spans = [s for s in all_spans if s.get("bbox")]
         rules = row.get("line_segments") or () if self.config.ruled_tables else ()
         segments = [tuple(float(v) for v in s) for s in rules]
         ruled, aligned = self._found(spans, segments)
         if row.get("vertical_text") in (90, 270):  # tables set sideways: found on the page turned upright
             upright = Upright(int(row["vertical_text"]), float(row["width"]), float(row["height"]))
-            turned = [{**s, "bbox": upright.box(s["bbox"])} for s in spans if is_vertical_span(s["text"], s["bbox"])]
+            turned = [{**s, "bbox": upright.box(s["bbox"])} for s in turned_spans(all_spans, row.get("turned_spans"))]
             more_ruled, more_aligned = self._found(turned, [upright.box(s) for s in segments] if turned else [])
             sideways = [replace(t, bbox=upright.back(t.bbox)) for t in more_ruled + more_aligned if t.html is not None]
             ruled = [t for t in ruled if not any(overlap_share(t.bbox, u.bbox) >= MIN_OVERLAP for u in sideways)]

@@ -192,3 +192,36 @@ def test_model_rows_that_drift_above_the_text_are_stretched_onto_it():
     assert [cell_text(ws) for ws in assign_words(words, stretched, region)] == [w.text for w in words]
     on_text = [TableCell(row=r, col=c, box=(100.0 + 60 * c, 101.0 + 20 * r, 140.0 + 60 * c, 115.0 + 20 * r)) for r in range(6) for c in range(2)]
     assert stretch_rows_to_text(on_text, words, region) == on_text  # boxes that cover the text stay
+
+
+SIDEWAYS = [("Group", "Units", "Rate", "Share", "Total", "Count")] + [
+    (f"Region {k}", f"{k}.{k}", f"{10 + k}", "0.5", f"{k}", f"{100 * k}") for k in range(1, 9)
+]
+HEADING = [(1, "Modern contraceptive method"), (4, "Traditional method")]  # over columns 1-3 and 4-5
+
+
+@pytest.mark.parametrize("angle", [90, 270])
+def test_an_unruled_table_set_sideways_keeps_its_short_cells(angle):
+    from docray.operators.textlayer.page_tables import Upright, turned_spans
+    from docray.testing.tables import sideways_table_pdf
+
+    row = _page_row(sideways_table_pdf(SIDEWAYS, angle=angle, heading=HEADING), line_segments=True)
+    assert row["vertical_text"] in (90, 270)
+    turned = turned_spans(row["spans"], row["turned_spans"])  # "7.4", "12", "1": too short to be twice as tall as wide
+    assert {s["text"] for s in row["spans"]} == {s["text"] for s in turned}
+    upright = Upright(row["vertical_text"], row["width"], row["height"])
+    (table,) = aligned_tables([(s["text"], upright.box(s["bbox"])) for s in turned])
+    assert table.num_cols == 6  # the heading crosses the gutters; the body rows still make the columns
+    for cells in SIDEWAYS:
+        assert "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>" in table.html()
+
+
+def test_numbers_under_vertical_headings_are_not_turned():
+    from docray.testing.tables import vertical_header_pdf
+
+    rows = [("Registered voters", "Poll book totals", "Governor", "Senator")]
+    rows += [(f"{100 + k}", f"{20 + k}", f"{k}", f"{300 + 7 * k}") for k in range(1, 9)]
+    row = _page_row(vertical_header_pdf(rows), line_segments=True)
+    assert row["vertical_text"] == 270
+    turned = {row["spans"][i]["text"] for i in row["turned_spans"]}
+    assert turned == set(rows[0])  # the numbers' boxes are as tall as the headings' are wide; their glyphs are upright

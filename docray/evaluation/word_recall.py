@@ -13,6 +13,24 @@ reads from the same document: every word of the reference should still be somewh
   (letters in order, only non-letters between them, across at least two of its words: ``procedurecompletion``
   in ``Procedure Completion``, ``annr`` in ``\\operatorname{Ann}_{R}``): words the two texts split
   differently, not text that is gone.
+
+What counts as kept (issue 16, item 5: every span ``fast`` keeps must land in ``standard``'s output; headers and
+footers go to discarded blocks; labels inside a figure may stay with the figure).  ``benchmarks/word_recall.py``
+reports, per set, the recall of fast's words in:
+
+* standard's Markdown alone (``recall``);
+* its Markdown plus the text of its discarded blocks (``+discarded``, the headline): a running head in a
+  discarded block is in standard's output, the MinerU JSON, where item 5 sends it.  That is only honest while
+  standard discards nothing but furniture: a layout ``header``/``footer`` region is discarded only when fast's own
+  furniture rules flag one of its lines or it sits at the page's edge and is no sentence
+  (:func:`docray.operators.textlayer.furniture.is_furniture_region`);
+* beside it, ``+figure labels``: also the text-layer words inside standard's figures (a diagram's callouts, kept
+  in the figure's crop, not as text).  Reported apart, never folded into the headline: MinerU's JSON records no
+  text for a figure body, so these words are in standard's output only as pixels.
+
+Words that fast glues and standard separates (``split``: fast's ``procedurecompletion`` for two table headers
+``Procedure`` / ``Completion`` set at 45 degrees, ``annr`` for ``\\operatorname{Ann}_{R}``) stay counted as lost;
+the benchmark lists how many there are so that a reader can tell them from text that is gone.
 """
 
 from __future__ import annotations

@@ -72,3 +72,53 @@ def prose_pdf() -> bytes:
     buffer = io.BytesIO()
     SimpleDocTemplate(buffer, pagesize=A4).build(story)
     return buffer.getvalue()
+
+
+def sideways_table_pdf(
+    rows: Sequence[Sequence[str]], *, angle: Literal[90, 270] = 90, heading: Sequence[tuple[int, str]] = ()
+) -> bytes:
+    """A page with one unruled table set sideways (turned ``angle`` degrees anticlockwise: 90 reads bottom to
+    top), one string per cell, the first column 110 points wide, the others 56; ``heading`` is a row above the
+    table of ``(column, text)`` pieces, each starting at its column and as long as its text (a long one crosses
+    the gutters to its right, as a heading over several columns does)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer, pagesize=A4)
+    width, height = A4
+    page.translate(width / 2, 60 if angle == 90 else height - 60)
+    page.rotate(angle)
+    page.setFont("Helvetica", 9)
+    rows = ([heading] if heading else []) + [list(enumerate(row)) for row in rows]
+    for r, pieces in enumerate(rows):
+        for k, text in pieces:
+            page.drawString(0 if k == 0 else 110 + 56 * (k - 1), -20.0 - 12 * r, text)
+    page.showPage()
+    page.save()
+    return buffer.getvalue()
+
+
+def vertical_header_pdf(rows: Sequence[Sequence[str]]) -> bytes:
+    """A page with one unruled table whose first row is set vertically (each heading reads bottom to top above
+    its column, as in election returns) and whose other rows are horizontal, columns 30 points apart."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer, pagesize=A4)
+    _, height = A4
+    page.setFont("Helvetica", 9)
+    top = height - 200
+    for k, text in enumerate(rows[0]):
+        page.saveState()
+        page.translate(80 + 30 * k + 9, top)
+        page.rotate(90)
+        page.drawString(0, 0, text)
+        page.restoreState()
+    for r, row in enumerate(rows[1:]):
+        for k, text in enumerate(row):
+            page.drawString(80 + 30 * k, top - 14 - 12 * r, text)
+    page.showPage()
+    page.save()
+    return buffer.getvalue()

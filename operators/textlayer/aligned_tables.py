@@ -8,7 +8,8 @@ characters without a wide gap, so the cells of a row are separate pieces):
 2. a run of consecutive rows, no wider apart than :attr:`AlignOptions.max_row_gap` line heights, that starts
    and ends with a split row and holds at least :attr:`AlignOptions.min_rows` split rows is a candidate;
 3. its columns are the runs of x that the pieces of its split rows cover; the gutters between them are where
-   no split-row piece lies.  Every piece of the run goes to the columns it overlaps (a piece across a gutter
+   no split-row piece lies, or those of at most :attr:`AlignOptions.crossing_share` of the split rows (headings
+   stacked tight over a wide table cross its gutters; a piece left in a gutter goes to the nearest column).  Every piece of the run goes to the columns it overlaps (a piece across a gutter
    spans them: colspan); every text row is a table row;
 4. it is a table when it has at least two columns, each of at least :attr:`AlignOptions.min_column_rows` split
    rows, and its pieces read like cells, not prose: the median piece of every column is shorter than
@@ -51,6 +52,7 @@ class AlignOptions:
     max_cell_chars: int = 40  # every column's median piece is shorter
     short_cell_chars: int = 12  # and some column's median piece is at most this long
     max_long_share: float = 0.5  # at most this share of the characters lie in pieces of max_cell_chars or more
+    crossing_share: float = 0.1  # share of the split rows whose pieces may cross a gutter (tight stacked headings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,21 +171,52 @@ def _runs(rows: list[list[Piece]], options: AlignOptions) -> list[list[list[Piec
     return runs
 
 
-def _columns(split_rows: list[list[Piece]], min_gutter: float) -> list[tuple[float, float]]:
-    intervals = sorted((p[1][0], p[1][2]) for row in split_rows for p in row)
+def _columns(split_rows: list[list[Piece]], min_gutter: float, crossing: int = 0) -> list[tuple[float, float]]:
+    """The x-runs that the pieces of more than ``crossing`` split rows cover, runs closer than ``min_gutter`` one
+    column: a gutter may be crossed by the pieces of ``crossing`` rows (headings stacked tight over the columns)."""
+    events: list[tuple[float, int]] = []
+    for row in split_rows:
+        for x0, x1 in _union(sorted((p[1][0], p[1][2]) for p in row)):
+            events += [(x0, 1), (x1, -1)]
     columns: list[list[float]] = []
-    for x0, x1 in intervals:
-        if columns and x0 < columns[-1][1] + min_gutter:
-            columns[-1][1] = max(columns[-1][1], x1)
-        else:
-            columns.append([x0, x1])
+    depth, start = 0, 0.0
+    for x, step in sorted(events, key=lambda e: (e[0], -e[1])):
+        if step > 0 and depth == crossing:
+            start = x
+        elif step < 0 and depth == crossing + 1:
+            if columns and start < columns[-1][1] + min_gutter:
+                columns[-1][1] = x
+            else:
+                columns.append([start, x])
+        depth += step
     return [(a, b) for a, b in columns]
+
+
+def _union(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Sorted intervals with the overlapping ones merged."""
+    out: list[list[float]] = []
+    for x0, x1 in intervals:
+        if out and x0 <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], x1)
+        else:
+            out.append([x0, x1])
+    return [(a, b) for a, b in out]
+
+
+def _columns_under(box: Box, columns: list[tuple[float, float]], gutter: float) -> list[int]:
+    """The columns a piece overlaps; for a piece in a gutter, the nearest column within ``gutter``."""
+    cols = [k for k, (a, b) in enumerate(columns) if min(b, box[2]) - max(a, box[0]) > 0]
+    if cols or not columns:
+        return cols
+    distance, nearest = min((max(a - box[2], box[0] - b), k) for k, (a, b) in enumerate(columns))
+    return [nearest] if distance <= gutter else []
 
 
 def _table_of(run: list[list[Piece]], options: AlignOptions) -> AlignedTable | None:
     split = [row for row in run if len(row) >= 2]
     height = statistics.median(_height(row) for row in run)
-    columns = _columns(split, options.min_gutter * height)
+    gutter = options.min_gutter * height
+    columns = _columns(split, gutter, int(options.crossing_share * len(split)))
     if len(columns) < 2:
         return None
     cells: list[AlignedCell] = []
@@ -192,7 +225,7 @@ def _table_of(run: list[list[Piece]], options: AlignOptions) -> AlignedTable | N
     for r, row in enumerate(run):
         placed: dict[int, list[tuple[int, str]]] = {}
         for text, box, _ in row:
-            cols = [k for k, (a, b) in enumerate(columns) if min(b, box[2]) - max(a, box[0]) > 0]
+            cols = _columns_under(box, columns, gutter)
             if not cols:
                 continue
             placed.setdefault(cols[0], []).append((cols[-1], text))

@@ -57,8 +57,9 @@ from docray.operators.textlayer.titles import (
     title_candidate,
     title_levels,
 )
+from docray.operators.textlayer.upright import restore_page_frame, upright_page
 from docray.operators.vlmparse.assembly import vlm_page_layout
-from docray.schema import BlockType, FormulaKind, Route
+from docray.schema import BlockType, FormulaKind, LayoutFallback, Route
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,8 @@ class AssembleOptions:
 def assemble_document(pages: list[PageText], options: AssembleOptions = AssembleOptions()) -> list[PageLayout]:
     """Assemble a document's pages (any order) into page layouts, sorted by page index."""
     pages = sorted(pages, key=lambda p: p.page_idx)
+    turned = {p.page_idx: (p.ocr_rotation, p.width, p.height) for p in pages if _read_turned(p)}
+    pages = [upright_page(p, turned[p.page_idx][0]) if p.page_idx in turned else p for p in pages]
     lines_per_page = [[] if p.vlm_blocks is not None else page_lines(p, options) for p in pages]
     if options.remove_furniture:
         furniture = find_furniture(
@@ -156,7 +159,16 @@ def assemble_document(pages: list[PageText], options: AssembleOptions = Assemble
         block.level = level
     if options.merge_continuations:
         merge_continuations(layouts, options.dehyphenate)
+    for layout in layouts:  # pages read turned go back to their own coordinates
+        if layout.page_idx in turned:
+            restore_page_frame(layout, *turned[layout.page_idx])
+            layout.layout_fallback = LayoutFallback.ROTATED
     return layouts
+
+
+def _read_turned(page: PageText) -> bool:
+    """OCR read this page turned (its lines are assembled in the upright frame, :mod:`.upright`)."""
+    return page.route == Route.OCR and page.vlm_blocks is None and bool(page.ocr_rotation)
 
 
 _CLOSED = re.compile(r"[.!?:;\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*$")

@@ -177,11 +177,11 @@ def _finish(spans: list[Span], options: LineOptions) -> Line:
     return Line(spans=spaced, bbox=bbox_union([s.bbox for s in spaced]))
 
 
-def is_vertical_line(line: Line) -> bool:
-    """A line of turned text: two characters or more in a box taller than wide (:func:`group_lines` makes each
-    vertical span a line of its own)."""
-    x0, y0, x1, y1 = line.bbox
-    return y1 - y0 > x1 - x0 and sum(len(s.text.strip()) for s in line.spans) >= 2
+def vertical_lines(lines: list[Line], options: LineOptions = LineOptions()) -> list[bool]:
+    """Which of a page's lines are lines of turned text: the rule of :func:`vertical_spans` applied to the lines
+    (each vertical span is a line of its own; a line of several spans reads across)."""
+    as_spans = [Span(text=line_text(line), bbox=line.bbox) if len(line.spans) > 1 else line.spans[0] for line in lines]
+    return [len(line.spans) == 1 and v for line, v in zip(lines, vertical_spans(as_spans, options))]
 
 
 def line_text(line: Line, inline: Delimiters = INLINE_DELIMITERS) -> str:

@@ -28,6 +28,7 @@ from typing import Any, Sequence
 
 from docray.models.table_cells import Box, Word
 from docray.operators.textlayer.aligned_tables import AlignedTable
+from docray.operators.textlayer.pdf_segments import is_vertical_span
 from docray.operators.textlayer.ruled_tables import RuledGrid, grid_html, is_fully_ruled
 from docray.schema import BlockType
 
@@ -118,6 +119,15 @@ class Upright:
         if self.angle == 270:
             return (y0, self.height - x1, y1, self.height - x0)
         return (self.width - y1, x0, self.width - y0, x1)
+
+
+def turned_spans(spans: Sequence[dict[str, Any]], turned: Sequence[int] | None) -> list[dict[str, Any]]:
+    """The spans of a page's turned text: those at the indices ``turned`` (render's ``turned_spans``, from the
+    characters' angles), else (rows rendered without them) the vertical spans
+    (:func:`~.pdf_segments.is_vertical_span`, which misses cells too short to be twice as tall as wide)."""
+    if turned is None:
+        return [s for s in spans if s.get("bbox") and is_vertical_span(s["text"], s["bbox"])]
+    return [spans[i] for i in turned if 0 <= i < len(spans) and spans[i].get("bbox") and spans[i]["text"].strip()]
 
 
 def _block(box: Box, label: str) -> dict[str, Any]:

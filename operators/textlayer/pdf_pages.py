@@ -26,7 +26,12 @@ from docray.operators.textlayer.pdf_glyphs import page_glyphs, page_rules
 from docray.operators.textlayer.pdf_image import image_pages, render_page_image
 from docray.operators.textlayer.pdf_open import open_pdf
 from docray.operators.textlayer.pdf_route import route_page
-from docray.operators.textlayer.pdf_segments import is_vertical_span, page_segments, vertical_text_angle
+from docray.operators.textlayer.pdf_segments import (
+    is_vertical_span,
+    page_segments,
+    turned_spans,
+    vertical_text_angle,
+)
 from docray.schema import ErrorCode, ParseMethod, Route, RouteReason, Status
 
 PageFields = dict[str, Any]
@@ -112,6 +117,7 @@ def _pdf_page(document: pdfium.PdfDocument, page_idx: int, request: PageRequest)
             glyph_fields["line_segments"] = [list(segment) for segment in segments]
             vertical = route is Route.TXT and any(is_vertical_span(s.text, s.bbox) for s in spans)
             glyph_fields["vertical_text"] = vertical_text_angle(page, frame.rotation) if vertical else None
+            glyph_fields["turned_spans"] = turned_spans(page, frame, spans) if vertical else None
         image, dpi = None, None
         if request.image_format != "none":
             wanted = request.ocr_dpi if (route is Route.OCR and request.ocr_dpi) else request.dpi

@@ -11,6 +11,8 @@ behind text) are not rules.  Curves and diagonals are skipped.
 from __future__ import annotations
 
 import ctypes
+from bisect import bisect_left, bisect_right
+from typing import Any, Sequence
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -151,3 +153,39 @@ def vertical_text_angle(page: pdfium.PdfPage, rotation: int) -> int | None:
         return direction if counts[direction] >= MIN_VERTICAL_CHARS else None
     finally:
         textpage.close()
+
+
+def turned_spans(page: pdfium.PdfPage, frame: PageFrame, spans: Sequence[Any]) -> list[int]:
+    """The indices of ``spans`` (with ``text`` and a displayed ``bbox``) set turned: at least half of a span's
+    characters have their centre in its box and are displayed at 90 or 270 degrees (pdfium's char angles; a
+    number of a sideways table is too short to tell by its box, and a number under a vertical header is not
+    turned although its box is the same)."""
+    textpage = page.get_textpage()
+    try:
+        centres: list[tuple[float, float]] = []
+        left, right, bottom, top = (ctypes.c_double() for _ in range(4))
+        for index in range(pdfium_c.FPDFText_CountChars(textpage.raw)):
+            angle = pdfium_c.FPDFText_GetCharAngle(textpage.raw, index)
+            if angle < 0:
+                continue
+            shown = (round(angle * 180 / 3.141592653589793) + frame.rotation) % 360
+            if min(abs(shown - 90), abs(shown - 270)) > 5:
+                continue
+            if not pdfium_c.FPDFText_GetCharBox(
+                textpage.raw, index, ctypes.byref(left), ctypes.byref(right), ctypes.byref(bottom), ctypes.byref(top)
+            ):
+                continue
+            x0, y0, x1, y1 = frame.box(left.value, bottom.value, right.value, top.value)
+            centres.append(((x0 + x1) / 2, (y0 + y1) / 2))
+    finally:
+        textpage.close()
+    centres.sort()
+    xs = [c[0] for c in centres]
+    out = []
+    for i, span in enumerate(spans):
+        x0, y0, x1, y1 = span.bbox
+        inside = sum(1 for cx, cy in centres[bisect_left(xs, x0) : bisect_right(xs, x1)] if y0 <= cy <= y1)
+        chars = len(span.text.replace(" ", ""))
+        if chars and 2 * inside >= chars:
+            out.append(i)
+    return out

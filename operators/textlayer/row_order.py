@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 
 from docray.datamodel import INLINE_DELIMITERS, BBox, Block, Delimiters, LayoutBox, Line, PageText, Span, bbox_union
 from docray.operators.textlayer.layout_page import Item, LayoutOptions
-from docray.operators.textlayer.lines import is_vertical_line, line_text, vertical_overlap_ratio
+from docray.operators.textlayer.lines import line_text, vertical_lines, vertical_overlap_ratio
 from docray.operators.textlayer.order import OrderOptions, reading_order
 from docray.operators.textlayer.regions import assign_lines, family, resolve_regions
 from docray.schema import BlockType, LayoutFallback
@@ -325,9 +325,14 @@ def _joined(row: list[Line]) -> Line:
 
 def page_fallback(page: PageText, lines: list[Line], options: RowOptions = RowOptions()) -> LayoutFallback | None:
     """Whether (and why) a page's layout detections are dropped; ``lines`` are its text lines (text layer or OCR).
-    Lines of turned text (:func:`~.lines.is_vertical_line`) take no part: rows are rows of horizontal text."""
+    On a turned page (lines of turned text, :func:`~.lines.vertical_lines`, carry half its characters: a table
+    printed a quarter turned) those lines take no part: rows are rows of horizontal text."""
     regions = resolve_regions(page.layout, page.width, page.height, options.figure.regions)
-    return layout_fallback([ln for ln in lines if not is_vertical_line(ln)], regions, options)
+    vertical = vertical_lines(lines)
+    down = sum(len(line_text(line)) for line, v in zip(lines, vertical) if v)
+    if down and 2 * down >= sum(len(line_text(line)) for line in lines):
+        lines = [line for line, v in zip(lines, vertical) if not v]
+    return layout_fallback(lines, regions, options)
 
 
 def trusted_regions(page: PageText, lines: list[Line], options: RowOptions = RowOptions()) -> PageText:
