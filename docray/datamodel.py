@@ -198,13 +198,16 @@ class OcrLine:
     text: str
     bbox: BBox
     score: float = 1.0
+    poly: tuple[float, ...] | None = None  # the detector's quadrilateral (x1, y1, ..., x4, y4 from top-left), points
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> OcrLine:
+        poly = row.get("poly")
         return cls(
             text=row.get("text") or "",
             bbox=tuple(row["bbox"]),  # type: ignore[arg-type]
             score=float(row["score"] if row.get("score") is not None else 1.0),
+            poly=tuple(float(v) for v in poly) if poly is not None and len(poly) == 8 else None,
         )
 
 

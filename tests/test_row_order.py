@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from textlayer_pages import page, paragraph, span, words
 
 from docray.datamodel import LayoutBox, Line, OcrLine, PageText
@@ -10,10 +12,13 @@ from docray.operators.textlayer.lines import group_lines
 from docray.operators.textlayer.regions import resolve_regions
 from docray.operators.textlayer.row_order import (
     layout_fallback,
+    page_slope,
     paragraph_lines,
     right_to_left,
     row_groups,
+    row_items,
     row_lines,
+    rows_order,
     rows_of,
     text_columns,
     word_count,
@@ -129,3 +134,80 @@ def test_rows_of_right_to_left_script_read_from_the_right():
 def test_word_count_counts_cjk_characters_in_pairs():
     assert word_count("Total RM 25.40") == 3
     assert word_count("\u4e2d\u6587\u6587\u5b57") == 2
+
+
+def test_word_count_takes_a_token_of_letters_and_digits_as_one_word():
+    assert word_count("A1 BIHUN ISTIMEWA 3KG") == 4
+    assert word_count("16-03-18 13:49 SH01 B026") == 4
+
+
+def _item_lines() -> list[Line]:
+    """A receipt's item list: each item's code and name on one row, its quantity and prices on the row below."""
+    ocr: list[Line] = []
+    for k in range(6):
+        y = 100.0 + 40 * k
+        row = (("01110002" + str(k), 20, 80, y), (f"ABC TEPUNG UBI KAYU {k}KG", 100, 260, y))
+        prices = (("1 CTN", 40, 75, y + 20), ("27.00", 110, 150, y + 20), ("27.00 ZRL", 190, 260, y + 20))
+        for text, x0, x1, top in row + prices:
+            s = span(text, x0, top)
+            ocr.append(Line(spans=[s], bbox=(float(x0), top - 5, float(x1), top + 19)))  # padded boxes, as OCR detects
+    return ocr
+
+
+def test_item_names_with_price_rows_between_them_are_not_running_text():
+    lines = _item_lines()
+    assert not any(paragraph_lines(lines))  # a name line of 5 words is stacked over the next name, a price row between
+    joined = [" ".join(line.text for line in row) for row in row_groups(lines)]
+    assert joined[:2] == ["011100020 ABC TEPUNG UBI KAYU 0KG", "1 CTN 27.00 27.00 ZRL"]
+
+
+def test_a_piece_beside_running_text_is_read_after_it_even_when_its_top_is_higher():
+    texts = ["Received above goods in good order and", "the recipient of these products is required",
+             "to make the adjustments to its input tax"]  # fmt: skip
+    lines = [_ocr_line(text, 20, 300, 100 + 30 * k) for k, text in enumerate(texts)]
+    lines.append(_ocr_line("dition.", 310, 360, 97))  # the row's last word, detected apart, its box 3 px higher
+    items = row_items(lines)
+    order = [items[i] for i in rows_order(items)]
+    text = " ".join(item.line.text if item.line is not None else item.block.text for item in order)
+    assert text.startswith("Received above goods in good order and dition.")
+
+
+def _ocr_line(text: str, x0: float, x1: float, top: float) -> Line:
+    return Line(spans=[span(text, x0, top)], bbox=(float(x0), top, float(x1), top + 24))
+
+
+def _tilted_receipt(degrees: float) -> list[OcrLine]:
+    """The receipt's label/value rows photographed turned by ``degrees`` (right side higher): OCR lines with the
+    detector's quadrilaterals and their axis-aligned boxes."""
+    t = math.tan(math.radians(degrees))
+    ocr = [_quad("SHOP NAME SDN BHD LOT 12 JALAN", 20, 420, 20, t)]
+    for k, (label, value) in enumerate(ROWS * 2):
+        y = 60.0 + 22 * k
+        ocr.append(_quad(label, 20, 20 + 12 * len(label), y, t))
+        ocr.append(_quad(value, 560 - 12 * len(value), 560, y, t))
+    return ocr
+
+
+def _quad(text: str, x0: float, x1: float, y: float, t: float) -> OcrLine:
+    top0, top1 = y - t * x0, y - t * x1  # the line's top edge rises to the right
+    poly = (x0, top0, x1, top1, x1, top1 + 16, x0, top0 + 16)
+    return OcrLine(text=text, bbox=(x0, min(top0, top1), x1, max(top0, top1) + 16), poly=tuple(map(float, poly)))
+
+
+def test_page_slope_is_the_median_skew_of_long_lines():
+    ocr = _tilted_receipt(3.0)
+    assert abs(page_slope(ocr) - (-0.0524)) < 0.002
+    assert page_slope([OcrLine(text="x", bbox=(0.0, 0.0, 100.0, 10.0))]) == 0.0  # no quadrilaterals: level
+
+
+def test_a_tilted_receipt_is_read_in_level_rows_with_each_label_beside_its_value():
+    ocr = _tilted_receipt(3.0)
+    labels = _box(BlockType.TEXT, (15, 30, 160, 420))  # the layout model's label column and value column
+    values = _box(BlockType.TEXT, (380, 10, 565, 400))
+    scan = PageText(page_idx=0, width=600, height=800, route=Route.OCR, ocr_lines=ocr, layout=[labels, values])
+    boxes = [o.bbox for o in ocr[1:]]
+    assert len(rows_of(boxes)) > len(ROWS * 2)  # level rows of the axis-aligned boxes mix neighbouring rows
+    (layout,) = assemble_document([scan])
+    assert layout.layout_fallback is LayoutFallback.SPLIT_ROWS
+    texts = _markdown_lines(layout)
+    assert [f"{label}  {value}" for label, value in ROWS] == texts[1 : 1 + len(ROWS)]

@@ -49,7 +49,7 @@ from docray.operators.textlayer.paragraphs import (
     typical_gap_em,
 )
 from docray.operators.textlayer.regions import ocr_as_lines
-from docray.operators.textlayer.row_order import RowOptions, page_fallback, rows_of_items, rows_order, trusted_regions
+from docray.operators.textlayer.row_order import RowOptions, page_fallback, page_slope, rows_of_items, rows_order, trusted_regions
 from docray.operators.textlayer.titles import (
     TitleCandidate,
     TitleOptions,
@@ -111,7 +111,7 @@ def assemble_document(pages: list[PageText], options: AssembleOptions = Assemble
             assembled = layout_page(regions, lines, found, LayoutOptions(dehyphenate=options.dehyphenate, inline_delimiters=options.inline_delimiters))
             layout.discarded, layout.image_files, items = assembled.discarded, assembled.image_files, assembled.items
             if layout.layout_fallback:
-                items = rows_of_items(items, options.rows, options.inline_delimiters)
+                items = rows_of_items(items, options.rows, options.inline_delimiters, page_slope(page.ocr_lines or []))
         else:
             layout.discarded = [_text_block(kind, [lines[i]], options.dehyphenate, options.inline_delimiters) for i, kind in sorted(found.items())]
             content = [line for i, line in enumerate(lines) if i not in found]
@@ -120,7 +120,7 @@ def assemble_document(pages: list[PageText], options: AssembleOptions = Assemble
             if page.route == Route.TXT:
                 items += [Item(box, block=Block(type=BlockType.IMAGE, bbox=box)) for box in page_images(page, content, options)]
         if layout.layout_fallback:
-            order = rows_order(items, options.rows)
+            order = rows_order(items, options.rows, page_slope(page.ocr_lines or []))
         else:
             order = reading_order([item.bbox for item in items], options.order)
         ordered_items.append([items[i] for i in order])

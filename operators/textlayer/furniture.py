@@ -16,8 +16,10 @@ and its normalised text (digits -> ``#``, whitespace collapsed, case-folded).
   the page's top-most or bottom-most row ("Running Title ........ 9", "Journal | 1 | Vol. 8");
   then the rest of that row is HEADER or FOOTER.
 * Without any repetition, a line whose centre is within ``edge_band`` of the top or bottom edge of
-  the page (a download stamp, a running head printed in the margin), or within twice that and set
-  apart from the page's other text by at least one line height, is HEADER or FOOTER; a vertical line
+  the page (a download stamp, a running head printed in the margin) and set apart from the page's
+  other text by more than half its line height, or within twice that and set apart by at least one
+  line height, is HEADER or FOOTER (a line continuing the text's line spacing is the text's own last
+  or first line: a tightly cropped receipt); a vertical line
   of text in the outer ``side_band`` of the page width (a binding-edge stamp or arXiv-style side
   note) is ASIDE_TEXT.
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import math
 import re
+import statistics
 from collections import Counter
 from dataclasses import dataclass
 
@@ -170,6 +173,7 @@ def _edge_furniture(lines: list[Line], width: float, height: float, options: Fur
     """Stamps next to the top/bottom edge and vertical side notes: furniture on any page."""
     found: dict[int, BlockType] = {}
     edge = options.edge_band * height
+    pitch = line_pitch(lines)
     for i, line in enumerate(lines):
         x0, y0, x1, y1 = line.bbox
         centre = (y0 + y1) / 2
@@ -177,20 +181,60 @@ def _edge_furniture(lines: list[Line], width: float, height: float, options: Fur
         if vertical:
             if x1 <= options.side_band * width or x0 >= (1 - options.side_band) * width:
                 found[i] = BlockType.ASIDE_TEXT
-        elif centre <= edge or (centre <= 2 * edge and _gap_below(line, lines) >= y1 - y0):
+        elif _apart(centre, _gap_below(line, lines), y1 - y0, edge, pitch):
             found[i] = BlockType.HEADER
-        elif centre >= height - edge or (centre >= height - 2 * edge and _gap_above(line, lines) >= y1 - y0):
+        elif _apart(height - centre, _gap_above(line, lines), y1 - y0, edge, pitch):
             found[i] = BlockType.FOOTER
-    return found
+    return {i: kind for i, kind in found.items() if kind is BlockType.ASIDE_TEXT or _outermost(i, kind, lines, found)}
+
+
+def _outermost(i: int, kind: BlockType, lines: list[Line], found: dict[int, BlockType]) -> bool:
+    """Whether no text line (one not flagged) lies between line ``i`` and its edge: a stamp or a running head is
+    the page's outermost text; a line with the document's own text beyond it (a receipt's "ACCOUNT'S COPY" below
+    a cut-off first line) is text."""
+    centre = (lines[i].bbox[1] + lines[i].bbox[3]) / 2
+    for j, other in enumerate(lines):
+        if j == i or j in found:
+            continue
+        middle = (other.bbox[1] + other.bbox[3]) / 2
+        if (middle < centre) if kind is BlockType.HEADER else (middle > centre):
+            return False
+    return True
+
+
+def _apart(from_edge: float, gap: float, line_height: float, edge: float, pitch: float) -> bool:
+    """Whether a line ``from_edge`` from the page's top or bottom edge, ``gap`` from the text inward of it, is
+    set apart as furniture: within ``edge`` when more than half a line height from that text, within twice that
+    when a line height and the page's line ``pitch`` (:func:`line_pitch`) or more.  A line that continues the
+    text's own line spacing (the last line of a tightly cropped receipt or scan, whose page edge is the paper's
+    edge) is text: a stamp or a running head printed in the margin is set off from the text by the margin."""
+    return (from_edge <= edge and gap > 0.5 * line_height) or (from_edge <= 2 * edge and gap >= max(line_height, pitch))
+
+
+def line_pitch(lines: list[Line]) -> float:
+    """The page's typical distance from one line's top to the top of the next line below it (sharing some
+    width with it): the median over the lines that have one; 0 without."""
+    boxes = sorted((line.bbox for line in lines), key=lambda b: b[1])
+    pitches: list[float] = []
+    for k, a in enumerate(boxes):
+        for b in boxes[k + 1 :]:
+            if b[1] > a[3] + 3 * (a[3] - a[1]):
+                break
+            if b[1] >= (a[1] + a[3]) / 2 and min(a[2], b[2]) > max(a[0], b[0]):
+                pitches.append(b[1] - a[1])
+                break
+    return statistics.median(pitches) if pitches else 0.0
 
 
 def _gap_above(line: Line, lines: list[Line]) -> float:
-    above = [o.bbox[3] for o in lines if o is not line and o.bbox[3] <= line.bbox[1]]
+    """Distance from the line's top up to the nearest line that starts above it (negative when they overlap)."""
+    above = [o.bbox[3] for o in lines if o is not line and o.bbox[1] < line.bbox[1]]
     return line.bbox[1] - max(above) if above else float("inf")
 
 
 def _gap_below(line: Line, lines: list[Line]) -> float:
-    below = [o.bbox[1] for o in lines if o is not line and o.bbox[1] >= line.bbox[3]]
+    """Distance from the line's bottom down to the nearest line that ends below it (negative when they overlap)."""
+    below = [o.bbox[1] for o in lines if o is not line and o.bbox[3] > line.bbox[3]]
     return min(below) - line.bbox[3] if below else float("inf")
 
 

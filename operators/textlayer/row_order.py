@@ -32,9 +32,10 @@ the reason is recorded (:class:`~docray.schema.LayoutFallback`, the pages column
 from __future__ import annotations
 
 import re
+import statistics
 from dataclasses import dataclass, field, replace
 
-from docray.datamodel import INLINE_DELIMITERS, BBox, Block, Delimiters, LayoutBox, Line, PageText, Span, bbox_union
+from docray.datamodel import INLINE_DELIMITERS, BBox, Block, Delimiters, LayoutBox, Line, OcrLine, PageText, Span, bbox_union
 from docray.operators.textlayer.layout_page import Item, LayoutOptions
 from docray.operators.textlayer.lines import line_text, vertical_lines, vertical_overlap_ratio
 from docray.operators.textlayer.order import OrderOptions, reading_order
@@ -73,12 +74,42 @@ class RegionFit:
     pictured_count: int = 0  # those characters
 
 
-def rows_of(boxes: list[BBox], min_overlap: float = 0.5) -> list[list[int]]:
+def page_slope(ocr_lines: list[OcrLine], min_lines: int = 3) -> float:
+    """The page's skew as a slope (dy/dx, y down) from the OCR detector's quadrilaterals: the median slope of the
+    top and bottom edges of long lines (four times as wide as high), 0 with fewer than ``min_lines`` of them.
+    A photographed receipt held a little askew has all its lines at one angle; its rows are found level."""
+    slopes: list[float] = []
+    for line in ocr_lines:
+        p = line.poly
+        if p is None:
+            continue
+        x1, y1, x2, y2, x3, y3, x4, y4 = p
+        width, height = x2 - x1, y4 - y1
+        if width > 0 and height > 0 and width >= 4 * height and x3 > x4:
+            slopes.append(((y2 - y1) / width + (y3 - y4) / (x3 - x4)) / 2)
+    return statistics.median(slopes) if len(slopes) >= min_lines else 0.0
+
+
+def deskewed(boxes: list[BBox], slope: float) -> list[BBox]:
+    """Boxes moved up or down by the page's ``slope`` at their horizontal centre: a skewed page's rows made level
+    (heights and horizontal extents kept; the boxes of a tilted line are taller than the line but still overlap)."""
+    if not slope:
+        return boxes
+    out: list[BBox] = []
+    for x0, y0, x1, y1 in boxes:
+        shift = slope * (x0 + x1) / 2
+        out.append((x0, y0 - shift, x1, y1 - shift))
+    return out
+
+
+def rows_of(boxes: list[BBox], min_overlap: float = 0.5, slope: float = 0.0) -> list[list[int]]:
     """Box indices grouped into rows, top to bottom, each row left to right.
 
     A box joins the nearby row it overlaps most when it overlaps each of the row's boxes vertically by
-    ``min_overlap`` of the smaller height and none horizontally (a box below another is a new row).
+    ``min_overlap`` of the smaller height and none horizontally (a box below another is a new row); on a skewed
+    page (``slope``, :func:`page_slope`) the boxes are first levelled (:func:`deskewed`).
     """
+    boxes = deskewed(boxes, slope)
     rows: list[list[int]] = []
     for i in sorted(range(len(boxes)), key=lambda i: ((boxes[i][1] + boxes[i][3]) / 2, boxes[i][0])):
         box = boxes[i]
@@ -104,7 +135,7 @@ def _side_by_side(a: BBox, b: BBox, min_overlap: float) -> bool:
     return vertical_overlap_ratio(a, b) >= min_overlap and horizontal <= 0.2 * max(narrower, 1e-6)
 
 
-_WORD = re.compile(r"[^\W\d_]+|\d+(?:[.,:/-]\d+)*")
+_WORD = re.compile(r"[^\W_]+(?:[.,:/-][^\W_]+)*")  # letters and digits: "3KG", "SH01", "16-03-18" are one word each
 _WIDE = re.compile(r"[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")  # CJK, kana, Hangul
 _RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")  # Hebrew, Arabic, Syriac, Thaana, N'Ko
 _LETTER = re.compile(r"[^\W\d_]")
@@ -124,7 +155,8 @@ def word_count(text: str) -> int:
 def paragraphs_of(lines: list[Line], options: RowOptions = RowOptions()) -> list[int | None]:
     """Per line, the paragraph it is running text of, or None: a line of ``paragraph_words`` words or more
     with such a line stacked right above or below it (sharing half its width, less than a line height
-    apart) is running text, and stacked running-text lines form one paragraph.
+    apart, no line between them: :func:`_line_between`) is running text, and stacked running-text lines
+    form one paragraph.
 
     A paper's column lines are running text; a receipt's or a form's labels and values are not (a
     line or two of a few words), so only they are joined into rows.
@@ -148,10 +180,23 @@ def paragraphs_of(lines: list[Line], options: RowOptions = RowOptions()) -> list
             if b[1] - a[3] > height:
                 break
             shared = min(a[2], b[2]) - max(a[0], b[0])
-            if b[1] >= a[1] + 0.5 * (a[3] - a[1]) and shared >= 0.5 * min(a[2] - a[0], b[2] - b[0]):
+            stacked = b[1] >= a[1] + 0.5 * (a[3] - a[1]) and shared >= 0.5 * min(a[2] - a[0], b[2] - b[0])
+            if stacked and not _line_between(a, b, [line.bbox for line in lines]):
                 prose[i] = prose[j] = True
                 parent[root(j)] = root(i)
     return [root(i) if prose[i] else None for i in range(len(lines))]
+
+
+def _line_between(a: BBox, b: BBox, boxes: list[BBox]) -> bool:
+    """Whether a line lies between ``a`` and ``b`` (``b`` below ``a``): its middle between their middles and
+    sharing width with both.  Consecutive lines of a paragraph have none; a receipt's item names, each above
+    its quantity-and-price row, are not one paragraph however close the rows are."""
+    top, bottom = (a[1] + a[3]) / 2, (b[1] + b[3]) / 2
+    for c in boxes:
+        middle = (c[1] + c[3]) / 2
+        if top < middle < bottom and min(a[2], b[2], c[2]) > max(a[0], b[0], c[0]):
+            return True
+    return False
 
 
 def paragraph_lines(lines: list[Line], options: RowOptions = RowOptions()) -> list[bool]:
@@ -176,7 +221,9 @@ def text_columns(lines: list[Line], options: RowOptions = RowOptions()) -> int:
     return found
 
 
-def region_fit(lines: list[Line], regions: list[LayoutBox], options: RowOptions = RowOptions()) -> RegionFit:
+def region_fit(
+    lines: list[Line], regions: list[LayoutBox], options: RowOptions = RowOptions(), slope: float = 0.0
+) -> RegionFit:
     """Measure how the page's lines sit in its (resolved) layout regions and in the order they would be read.
 
     Lines in a table, an equation or a figure that is a picture stay out (they belong to it); lines
@@ -195,7 +242,7 @@ def region_fit(lines: list[Line], regions: list[LayoutBox], options: RowOptions 
     read = [i for i, g in enumerate(group) if g is not None]
     position = _positions([lines[i].bbox for i in read], [group[i] for i in read])
     boxes = [lines[i].bbox for i in read]
-    rows = rows_of(boxes, options.row_overlap)
+    rows = rows_of(boxes, options.row_overlap, slope)
     prose = paragraph_lines([lines[i] for i in read], options)
     split = 0
     for row in rows:
@@ -280,19 +327,20 @@ def decide(fit: RegionFit, options: RowOptions = RowOptions()) -> LayoutFallback
 
 
 def layout_fallback(
-    lines: list[Line], regions: list[LayoutBox], options: RowOptions = RowOptions()
+    lines: list[Line], regions: list[LayoutBox], options: RowOptions = RowOptions(), slope: float = 0.0
 ) -> LayoutFallback | None:
-    """Whether (and why) a page's layout regions are not trusted; ``regions`` as :func:`resolve_regions` keeps them."""
-    return decide(region_fit(lines, regions, options), options)
+    """Whether (and why) a page's layout regions are not trusted; ``regions`` as :func:`resolve_regions` keeps them,
+    ``slope`` the page's skew (:func:`page_slope`)."""
+    return decide(region_fit(lines, regions, options, slope), options)
 
 
-def row_groups(lines: list[Line], options: RowOptions = RowOptions()) -> list[list[Line]]:
+def row_groups(lines: list[Line], options: RowOptions = RowOptions(), slope: float = 0.0) -> list[list[Line]]:
     """The page's lines as rows, top to bottom, each row left to right (right to left in Arabic or Hebrew
     script, :func:`right_to_left`), cut where a line is running text
     (:func:`paragraph_lines`): a label and its value form one group, two columns of a paper do not."""
     prose = paragraph_lines(lines, options)
     groups: list[list[Line]] = []
-    for row in rows_of([ln.bbox for ln in lines], options.row_overlap):
+    for row in rows_of([ln.bbox for ln in lines], options.row_overlap, slope):
         if right_to_left(" ".join(line_text(lines[i]) for i in row)):
             row = row[::-1]
         current: list[int] = []
@@ -332,7 +380,7 @@ def page_fallback(page: PageText, lines: list[Line], options: RowOptions = RowOp
     down = sum(len(line_text(line)) for line, v in zip(lines, vertical) if v)
     if down and 2 * down >= sum(len(line_text(line)) for line in lines):
         lines = [line for line, v in zip(lines, vertical) if not v]
-    return layout_fallback(lines, regions, options)
+    return layout_fallback(lines, regions, options, page_slope(page.ocr_lines or []))
 
 
 def trusted_regions(page: PageText, lines: list[Line], options: RowOptions = RowOptions()) -> PageText:
@@ -365,20 +413,20 @@ def _centre_in(box: BBox, region: BBox) -> bool:
 
 
 def rows_of_items(
-    items: list[Item], options: RowOptions = RowOptions(), inline: Delimiters = INLINE_DELIMITERS
+    items: list[Item], options: RowOptions = RowOptions(), inline: Delimiters = INLINE_DELIMITERS, slope: float = 0.0
 ) -> list[Item]:
     """Items of a page read line by line: blocks (tables, figures, equations) stay, loose lines become rows."""
     blocks = [item for item in items if item.line is None]
-    return blocks + row_items([item.line for item in items if item.line is not None], options, inline)
+    return blocks + row_items([item.line for item in items if item.line is not None], options, inline, slope)
 
 
 def row_items(
-    lines: list[Line], options: RowOptions = RowOptions(), inline: Delimiters = INLINE_DELIMITERS
+    lines: list[Line], options: RowOptions = RowOptions(), inline: Delimiters = INLINE_DELIMITERS, slope: float = 0.0
 ) -> list[Item]:
     """Lines read row by row: a row of one line stays a loose line (paragraphs form as usual); a row of several
     lines (a label and its value, table cells) is one line and a block of its own."""
     items: list[Item] = []
-    for row in row_groups(lines, options):
+    for row in row_groups(lines, options, slope):
         line = _joined(row)
         if len(row) > 1:
             block = Block(type=BlockType.TEXT, bbox=line.bbox, lines=[line], text=line_text(line, inline))
@@ -388,10 +436,11 @@ def row_items(
     return items
 
 
-def rows_order(items: list[Item], options: RowOptions = RowOptions()) -> list[int]:
-    """The reading order of a page read line by line: top to bottom (rows were joined already), or column
+def rows_order(items: list[Item], options: RowOptions = RowOptions(), slope: float = 0.0) -> list[int]:
+    """The reading order of a page read line by line: rows top to bottom (:func:`rows_of`; the pieces of a row
+    that running text cut stay left to right, not in the order of their tops), or column
     by column (:func:`~.order.reading_order`) where running text stands side by side, as on a paper."""
     boxes = [item.bbox for item in items]
     if text_columns([item.line for item in items if item.line is not None], options):
         return reading_order(boxes, OrderOptions())
-    return sorted(range(len(boxes)), key=lambda i: (boxes[i][1], boxes[i][0]))
+    return [i for row in rows_of(boxes, options.row_overlap, slope) for i in row]  # a row's pieces left to right

@@ -42,7 +42,8 @@ def upright_size(rotation: int, width: float, height: float) -> tuple[float, flo
 def upright_page(page: PageText, rotation: int) -> PageText:
     """``page`` as read upright: size and OCR lines turned clockwise by ``rotation``, no layout regions."""
     width, height = upright_size(rotation, page.width, page.height)
-    lines = [replace(o, bbox=turn_box(o.bbox, rotation, page.width, page.height)) for o in page.ocr_lines or []]
+    turned = [turn_box(o.bbox, rotation, page.width, page.height) for o in page.ocr_lines or []]
+    lines = [replace(o, bbox=box, poly=None) for o, box in zip(page.ocr_lines or [], turned)]  # quads not turned
     return replace(
         page, width=width, height=height, ocr_lines=lines, layout=[], tables=[], crops=[], formulas=[], image_boxes=[]
     )
