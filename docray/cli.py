@@ -83,12 +83,14 @@ def _execute(spec, inputs: list[str], output: str, args: argparse.Namespace, *, 
               f"documents{' + Parquet inputs' if expanded.parquet else ''} into {output}; nothing was run")  # fmt: skip
         return ExitCode.OK
     print(f"docray {spec.name}: {total} input documents{' + Parquet inputs' if expanded.parquet else ''} -> {output}", file=sys.stderr)
+    name = choose_executor(args.executor, expanded, args.address)
     executor = make_executor(
-        args.executor, address=args.address, progress=_progress_printer(total), progress_bars=not args.no_progress
+        name, address=args.address, progress=_progress_printer(total), progress_bars=args.verbose, verbose=args.verbose
     )
     report = run_pipeline(
         spec, expanded, output, executor=executor, shard_size=args.shard_size,
         retry_errors=args.retry_errors if retry_errors is None else retry_errors, fresh=args.fresh,
+        live=name == "ray" and not args.no_progress and not args.verbose,
     )  # fmt: skip
     print(format_summary(report))
     for decision in expanded.decisions:
@@ -132,6 +134,32 @@ def apply_passwords(spec, password: str | None, passwords: dict[str, str]) -> st
     if passwords:
         stage.config["passwords"] = {**stage.config.get("passwords", {}), **passwords}
     return None
+
+
+SMALL_JOB_FILES = 4  # auto executor: at most this many input files ...
+SMALL_JOB_BYTES = 8 * 2**20  # ... of at most this many bytes together run in-process (no Ray start-up)
+
+
+def choose_executor(requested: str, expanded, address: str | None) -> str:
+    """``auto``: the in-process executor for a small job on this machine (a few files, no Parquet), else Ray."""
+    if requested != "auto":
+        return requested
+    if address is not None or expanded.parquet or len(expanded.files) > SMALL_JOB_FILES:
+        return "ray"
+    sizes = [row.get("size_bytes") for row in expanded.files]
+    if any(size is None for size in sizes):
+        sizes = [_size_of(row["source"]) for row in expanded.files]
+    return "local" if sum(sizes) <= SMALL_JOB_BYTES else "ray"
+
+
+def _size_of(source: str) -> int:
+    try:
+        from docray.storage import url_to_fs
+
+        fs, path = url_to_fs(source)
+        return int(fs.size(path) or 0)
+    except Exception:
+        return SMALL_JOB_BYTES + 1  # unknown: not small
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -186,6 +214,9 @@ def parse_state_dir(spec) -> str:
     return f"_docray/parse-{fingerprint(build_plan(spec))}"
 
 
+MINERU_DEBUG_FILES = ("layout_pdf", "span_pdf")  # MinerU's f_draw_layout_bbox / f_draw_span_bbox, on by default
+
+
 def cmd_parse(args: argparse.Namespace) -> int:
     from docray.pipelines.spec import apply_overrides, load_pipeline
 
@@ -225,6 +256,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
         if table_stages and any("line_segments" in s.config for s in spec.stages if s.op == "render"):
             overrides.append("render.line_segments=false")
     overrides += device_overrides(args.device, spec)
+    if not vlm:  # MinerU's pipeline backend draws both debug PDFs by default; corpus pipelines only on request
+        spec.output.files = list(dict.fromkeys([*spec.output.files, *MINERU_DEBUG_FILES]))
     spec = apply_overrides(spec, overrides + (args.set or []))
     spec.output.files_dir = ""
     if not args.parquet:
@@ -301,16 +334,22 @@ def _true_false(value: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
 
 
-def _add_executor_options(p: argparse.ArgumentParser) -> None:
+def _add_executor_options(p: argparse.ArgumentParser, default_executor: str = "ray") -> None:
     from docray.pipelines import DEFAULT_SHARD_SIZE  # not the runner: building the parser must not import pyarrow
 
-    p.add_argument("--executor", choices=("ray", "local"), default="ray", help="Ray Data (default) or in-process")
+    p.add_argument(
+        "--executor", choices=("auto", "ray", "local"), default=default_executor,
+        help=f"Ray Data, in-process, or auto: in-process for at most {SMALL_JOB_FILES} files of at most "
+        f"{SMALL_JOB_BYTES // 2**20} MiB together (no Ray start-up), else Ray (default {default_executor})",
+    )  # fmt: skip
+    p.add_argument("--verbose", action="store_true", help="show Ray Data's log lines and progress bars")
     p.add_argument("--address", default=None, help="Ray address to connect to (default: start an embedded local Ray)")
     p.add_argument("--set", action="append", metavar="STAGE.KEY=VALUE", help="override a stage config value (YAML)")
-    p.add_argument("--no-progress", action="store_true", help="hide Ray Data progress bars")
+    p.add_argument("--no-progress", action="store_true", help="no live progress line")
     p.add_argument(
         "--shard-size", type=int, default=DEFAULT_SHARD_SIZE,
-        help=f"documents per shard, run and committed as one (default {DEFAULT_SHARD_SIZE}); bounds memory and lost work",
+        help=f"documents per shard (default {DEFAULT_SHARD_SIZE}): a commit record checked and marked once its "
+        "documents are all written; the run is one streaming pass whatever the shard size (parts commit as written)",
     )  # fmt: skip
     p.add_argument("--retry-errors", action="store_true", help="resume: run documents whose earlier row is an error again")
     p.add_argument("--fresh", action="store_true", help="delete the output's tables and run state first instead of resuming")
@@ -432,7 +471,7 @@ def build_parser(with_availability: bool = False) -> argparse.ArgumentParser:
     parse.add_argument("--source", default=None, help="MinerU's model source: local (docray never downloads; huggingface/modelscope refused)")
     parse.add_argument("--pipeline", default=None, help="docray pipeline to run (default: standard; vlm for vlm-* backends)")
     parse.add_argument("--parquet", action="store_true", help="also write documents/pages Parquet")
-    _add_executor_options(parse)
+    _add_executor_options(parse, default_executor="auto")
     parse.set_defaults(func=cmd_parse)
 
     from docray.cluster.submit import add_submit_arguments, cmd_submit

@@ -1,7 +1,9 @@
 """Executors run a checked :class:`~docray.pipelines.plan.Plan`; stages never know which one runs them.
 
-* :class:`RayExecutor`: Ray Data, streaming; each stage a ``map_batches`` (or ``groupby().map_groups``)
-  operator with its own resources; results go to a :class:`ResultDatasink`.
+* :class:`RayExecutor`: ONE streaming Ray Data execution per run over every input (files, manifests, all
+  Parquet files): each stage a ``map_batches`` operator with its own resources; between render and assemble a
+  row is a document segment (:mod:`docray.pipelines.segments`), so no stage groups pages by document (no
+  all-to-all shuffle); a write stage commits parts as they come, and the driver reads what was written.
 * :class:`LocalExecutor`: in-process, one document at a time through every stage, for debugging and
   small jobs; it calls the same operators and the same :class:`ResultWriter`.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import pickle
 import re
 import sys
 from typing import Any, Callable, Iterable, Iterator, Protocol
@@ -18,11 +21,23 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from docray.operators.base import GroupOperator
+from docray.operators.base import GroupOperator, Level
 from docray.operators.ingest import ExpandedInputs, sources_from_parquet
 from docray.pipelines.outputs import ResultWriter, WriteStats
-from docray.pipelines.plan import SOURCES_SCHEMA, Plan
-from docray.pipelines.ray_adapter import map_batches_kwargs, map_kwargs, missing_gpus, starved_stages
+from docray.pipelines.plan import SOURCES_SCHEMA, BoundStage, Plan
+from docray.pipelines.ray_adapter import map_batches_kwargs, missing_gpus, starved_stages, uses_actor_pool
+from docray.pipelines.segments import (
+    AssembleSegments,
+    PageStage,
+    RenderSegments,
+    SetupLog,
+    apply_page_stage,
+    assemble_segments,
+    clear_staged,
+    join_staged,
+    render_segments,
+    staged_documents,
+)
 from docray.pipelines.spec import PipelineError
 from docray.storage import pyarrow_filesystem, url_to_fs
 
@@ -32,11 +47,22 @@ DEFAULT_ROWS_PER_WRITE = 64  # documents per Parquet part: bounds the number of 
 
 
 class Executor(Protocol):
+    name: str
+
     def execute(
-        self, plan: Plan, inputs: ExpandedInputs, writer: ResultWriter, skip_sources: set[str] | None = None
+        self,
+        plan: Plan,
+        inputs: ExpandedInputs,
+        writer: ResultWriter,
+        skip_sources: set[str] | None = None,
+        shard_of: dict[str, str] | None = None,
+        default_shard: str = "0",
+        on_written: Callable[[str, list[str], WriteStats], None] | None = None,
+        run_id: str | None = None,
     ) -> WriteStats:
-        """Run ``plan`` over ``inputs`` and write the results; Parquet-input rows whose source is in
-        ``skip_sources`` (documents an earlier run wrote) are not run."""
+        """Run ``plan`` over ``inputs`` and write the results, each document into the shard ``shard_of`` names
+        (else ``default_shard``); Parquet-input rows whose source is in ``skip_sources`` (documents an earlier
+        run wrote) are not run.  ``on_written(shard, sources, stats)`` is called for every part written."""
         ...
 
 
@@ -53,6 +79,8 @@ def _ingest_options(plan: Plan) -> dict[str, Any]:
 
 class LocalExecutor:
     """Runs each input document through all stages in this process."""
+
+    name = "local"
 
     def __init__(self, progress: Progress | None = None, parquet_batch_rows: int = 64, rows_per_write: int = DEFAULT_ROWS_PER_WRITE):
         self.progress = progress
@@ -71,12 +99,37 @@ class LocalExecutor:
                         yield table.slice(i, 1)
 
     def execute(
-        self, plan: Plan, inputs: ExpandedInputs, writer: ResultWriter, skip_sources: set[str] | None = None
+        self,
+        plan: Plan,
+        inputs: ExpandedInputs,
+        writer: ResultWriter,
+        skip_sources: set[str] | None = None,
+        shard_of: dict[str, str] | None = None,
+        default_shard: str = "0",
+        on_written: Callable[[str, list[str], WriteStats], None] | None = None,
+        run_id: str | None = None,
     ) -> WriteStats:
-        operators = [stage.instantiate() for stage in plan.stages]
+        operators = [stage.instantiate() for stage in plan.stages]  # models load once per run
+        mapping = shard_of or {}
         stats = WriteStats()
         pending: list[pa.Table] = []  # results not yet written: one Parquet part per rows_per_write documents
+        pending_shard: str | None = None
+
+        def flush() -> None:
+            if not pending:
+                return
+            table = pa.concat_tables(pending, promote_options="permissive")
+            part = writer.for_shard(pending_shard or default_shard).write(table)
+            stats.merge(part)
+            if on_written:
+                on_written(pending_shard or default_shard, table.column("source").to_pylist(), part)
+            pending.clear()
+
         for done, source in enumerate(self._sources(plan, inputs, skip_sources or set()), start=1):
+            shard = mapping.get(source.column("source")[0].as_py(), default_shard)
+            if shard != pending_shard:
+                flush()
+                pending_shard = shard
             table = source
             for op in operators:
                 if isinstance(op, GroupOperator):
@@ -85,12 +138,10 @@ class LocalExecutor:
                     table = _collect(op(table))
             pending.append(table)
             if sum(t.num_rows for t in pending) >= self.rows_per_write:
-                stats.merge(writer.write(pa.concat_tables(pending, promote_options="permissive")))
-                pending = []
+                flush()
             if self.progress:
                 self.progress(done, WriteStats.of(table).to_dict())
-        if pending:
-            stats.merge(writer.write(pa.concat_tables(pending, promote_options="permissive")))
+        flush()
         return stats
 
 
@@ -132,12 +183,6 @@ def parquet_files(uri: str) -> list[str]:
 # ----------------------------------------------------------------------------- ray
 
 
-def _drop_done_ref(sources: pa.Table, *, skip: Any) -> pa.Table:
-    import ray
-
-    return drop_done(sources, ray.get(skip) if isinstance(skip, ray.ObjectRef) else skip)
-
-
 _RAISED = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception)): (.+)$", re.MULTILINE)
 
 
@@ -154,10 +199,14 @@ def root_cause(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
-    """Connect to ``address`` (a running cluster, "auto") or start an embedded local Ray."""
+def init_ray(address: str | None = None, num_cpus: int | None = None, verbose: bool = True) -> None:
+    """Connect to ``address`` (a running cluster, "auto") or start an embedded local Ray.
+
+    Without ``verbose`` Ray Data's INFO lines stay out of the terminal (they still go to Ray's session logs)."""
     import ray
 
+    if not verbose:
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
     if ray.is_initialized():
         return
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
@@ -171,129 +220,269 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     )
 
 
-def _result_datasink_class():
-    from ray.data.block import BlockAccessor
-    from ray.data.datasource.datasink import Datasink
 
-    class ResultDatasink(Datasink):
-        """Ray Data sink writing RESULTS blocks with :class:`ResultWriter`; collects :class:`WriteStats`."""
+# A written part, as the driver sees it: (shard, the sources in it, its WriteStats)
+Written = Callable[[str, list[str], WriteStats], None]
+DEFAULT_SHARD_ID = "0"
 
-        def __init__(self, writer: ResultWriter, rows_per_write: int | None = None):
-            self.writer = writer
-            self.stats = WriteStats()
-            self.rows_per_write = rows_per_write
 
-        @property
-        def min_rows_per_write(self) -> int | None:
-            return self.rows_per_write
+def write_results(batch: pa.Table, *, writer: ResultWriter, shard_of: Any, default_shard: str) -> pa.Table:
+    """Write-task entry point: one Parquet part per shard in ``batch`` (its commit); returns what was written.
 
-        def write(self, blocks: Iterable[Any], ctx: Any) -> WriteStats:
-            tables = [BlockAccessor.for_block(b).to_arrow() for b in blocks]
-            tables = [t for t in tables if t.num_rows]
-            if not tables:
-                return WriteStats()
-            # the part is named by its documents, so a retried write task overwrites its own file
-            return self.writer.write(pa.concat_tables(tables, promote_options="permissive"))
+    Each returned row is one part: its shard, its sources and its pickled :class:`WriteStats`; the driver reads
+    these small rows (not the results) to commit shards and show progress.
+    """
+    import ray
 
-        def on_write_complete(self, write_result: Any) -> None:
-            for stats in write_result.write_returns:
-                self.stats.merge(stats)
+    mapping = ray.get(shard_of) if isinstance(shard_of, ray.ObjectRef) else (shard_of or {})
+    return write_by_shard(batch, writer, lambda s: mapping.get(s, default_shard))
 
-    return ResultDatasink
+
+def write_by_shard(batch: pa.Table, writer: ResultWriter, shard_of: Callable[[str], str]) -> pa.Table:
+    sources = batch.column("source").to_pylist() if batch.num_rows else []
+    groups: dict[str, list[int]] = {}
+    for i, source in enumerate(sources):
+        groups.setdefault(shard_of(source), []).append(i)
+    rows = []
+    for shard, indices in groups.items():
+        part = batch.take(pa.array(indices, pa.int64()))
+        stats = writer.for_shard(shard).write(part)
+        rows.append({"shard": shard, "sources": [sources[i] for i in indices], "stats": pickle.dumps(stats)})
+    return pa.Table.from_pylist(rows, schema=WRITTEN_SCHEMA)
+
+
+WRITTEN_SCHEMA = pa.schema([("shard", pa.string()), ("sources", pa.list_(pa.string())), ("stats", pa.binary())])
+
+
+def parquet_units(paths: list[str], rows: int) -> list[dict[str, Any]]:
+    """Read units of at most ``rows`` rows: (file, row group, first row, rows), from the files' footers only.
+
+    One read task per unit, so one big Parquet file still feeds many tasks (a task's output is one block)."""
+    units = []
+    for path in paths:
+        meta = pq.ParquetFile(path, filesystem=pyarrow_filesystem(path)).metadata
+        for group in range(meta.num_row_groups):
+            count = meta.row_group(group).num_rows
+            units.extend({"path": path, "row_group": group, "start": s, "rows": min(rows, count - s)}
+                         for s in range(0, count, rows))  # fmt: skip
+    return units
+
+
+def read_parquet_input(batch: pa.Table, *, options: dict[str, Any], skip: Any) -> pa.Table:
+    """Read-task entry point: the sources rows of the Parquet read units in ``batch``.
+
+    A read inside a task with a fraction of a CPU (actor pools may hold the rest); the done sources of an
+    earlier run are dropped here.  A unit reads its row group and keeps its rows (row groups larger than a
+    unit are read once per unit: IO traded for parallelism)."""
+    import ray
+
+    done = ray.get(skip) if isinstance(skip, ray.ObjectRef) else (skip or frozenset())
+    tables = []
+    for unit in batch.to_pylist():
+        path = unit["path"]
+        group = pq.ParquetFile(path, filesystem=pyarrow_filesystem(path)).read_row_group(unit["row_group"])
+        rows = group.slice(unit["start"], unit["rows"])
+        tables.append(drop_done(sources_from_parquet(rows, uri=path, **options), done))
+    return pa.concat_tables(tables) if tables else SOURCES_SCHEMA.empty_table()
+
+
+# Ray's own default for tasks (a worker process runs any number of them), stated explicitly on a task stage
+# followed by an actor stage: Ray Data fuses a map into the next one only when their remote args are equal, so
+# this keeps e.g. render in its own tasks instead of inside the layout actor (one actor doing both, CPUs idle).
+SEPARATE_TASK_ARGS = {"max_calls": 0}
 
 
 class RayExecutor:
-    """Builds a streaming Ray Data plan from the stages and writes it with a datasink."""
+    """Builds ONE streaming Ray Data plan over all the inputs; a write stage commits parts as they come."""
 
     def __init__(
         self,
         address: str | None = None,
         num_cpus: int | None = None,
         progress_bars: bool = True,
-        shuffle_strategy: str = "sort_shuffle_pull_based",
         rows_per_write: int | None = DEFAULT_ROWS_PER_WRITE,
+        read_cpus: float = 0.1,
+        parquet_batch_rows: int | None = None,
+        verbose: bool = False,
     ):
         self.address = address
         self.num_cpus = num_cpus
         self.progress_bars = progress_bars
-        # Grouping pages by document is a shuffle; on small runs the sort shuffle measured 2.3 s where
-        # Ray's default hash shuffle took 9.7 s (21 PDFs, 2 cores; benchmarks/README.md).
-        self.shuffle_strategy = shuffle_strategy
-        self.rows_per_write = rows_per_write  # documents per Parquet part (fewer, larger files on big runs)
+        self.rows_per_write = rows_per_write or DEFAULT_ROWS_PER_WRITE  # documents per Parquet part
+        self.read_cpus = read_cpus  # CPUs asked by the read and write tasks (IO), so actor pools never starve them
+        self.parquet_batch_rows = parquet_batch_rows  # rows per Parquet read task (None: the first stages' batch)
+        self.verbose = verbose
         self.last_dataset_stats: str | None = None  # Ray Data's execution stats of the last execute()
-        self._warned: set[str] = set()  # resource warnings already printed (execute runs once per shard)
+        self.setup_counts: dict[str, int] = {}  # model set-ups (actors) per stage in the last execute()
+        self.name = "ray"
 
-    def shuffle_partitions(self, inputs: ExpandedInputs) -> int:
-        """Hash partitions for grouping pages by document: enough to keep every CPU busy, not Ray's 200."""
-        import ray
-
-        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        wanted = 4 * cpus if inputs.parquet else min(len(inputs.files), 4 * cpus)
-        return max(1, wanted)
-
-    def dataset(self, plan: Plan, inputs: ExpandedInputs, skip_sources: set[str] | None = None):
+    def sources(self, plan: Plan, inputs: ExpandedInputs, skip_sources: set[str] | None):
+        """All the inputs as one dataset of sources rows: file sources and every Parquet file, read in one stream."""
         import ray
 
         parts = []
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         if inputs.files:
             table = pa.Table.from_pylist(inputs.files, schema=SOURCES_SCHEMA)
-            cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
             per_block = max(1, min(plan.stages[0].config.batch_size, math.ceil(table.num_rows / (4 * cpus))))
-            blocks = [table.slice(i, per_block) for i in range(0, table.num_rows, per_block)]
-            parts.append(ray.data.from_arrow(blocks))
-        for uri in inputs.parquet:
-            options = _ingest_options(plan)
-            read = ray.data.read_parquet(uri, filesystem=pyarrow_filesystem(uri))
-            sources = read.map_batches(sources_from_parquet, batch_format="pyarrow", fn_kwargs={"uri": uri, **options})
-            if skip_sources:
-                skip = ray.put(frozenset(skip_sources))  # one copy in the object store, not one per task
-                sources = sources.map_batches(_drop_done_ref, batch_format="pyarrow", fn_kwargs={"skip": skip})
-            parts.append(sources)
-        ds = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
-        for stage in plan.stages:
-            if issubclass(stage.operator, GroupOperator):
-                if "image" in stage.input_schema.names:  # page images never travel through the shuffle
-                    ds = ds.drop_columns(["image"])
-                kwargs = map_kwargs(stage)
-                grouped = ds.groupby(stage.operator.group_key, num_partitions=self.shuffle_partitions(inputs))
-                ds = grouped.map_groups(kwargs.pop("fn"), **kwargs)
-            else:
-                kwargs = map_batches_kwargs(stage)
-                ds = ds.map_batches(kwargs.pop("fn"), **kwargs)
+            parts.append(ray.data.from_arrow([table.slice(i, per_block) for i in range(0, table.num_rows, per_block)]))
+        first = [s.config.batch_size for s in plan.stages[:2]]  # rows per read task: what the first stages take
+        rows = self.parquet_batch_rows or min(first)
+        units = parquet_units([path for uri in inputs.parquet for path in parquet_files(uri)], rows)
+        if units:
+            skip = ray.put(frozenset(skip_sources or ()))  # one copy in the object store, not one per task
+            listing = ray.data.from_items(units, override_num_blocks=len(units))
+            parts.append(listing.map_batches(
+                read_parquet_input, batch_size=1, batch_format="pyarrow", num_cpus=self.read_cpus,
+                fn_kwargs={"options": _ingest_options(plan), "skip": skip},
+            ))  # fmt: skip
+        return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
+
+    def dataset(self, plan: Plan, inputs: ExpandedInputs, writer: ResultWriter, *, skip_sources: set[str] | None = None,
+                shard_of: Any = None, default_shard: str = DEFAULT_SHARD_ID, setup_log: Any = None):  # fmt: skip
+        """The run's dataset: sources, every stage (page stages on segment rows), then the write stage."""
+        sources = self.sources(plan, inputs, skip_sources)
+        return self.write_stage(self.stages(sources, plan, writer, setup_log), writer, shard_of, default_shard)
+
+    def stages(self, ds, plan: Plan, writer: ResultWriter, setup_log: Any = None, start: int = 0):
+        """Each stage a ``map_batches``.  A task's output is one block, and Ray Data never splits a block between
+        tasks: a task stage whose next stage takes smaller batches (ingest's 16 documents, render's 2) runs in
+        batches of the next stage's size, so that stage still gets blocks for several tasks at once."""
+        stages = plan.stages
+        for k in range(start, len(stages)):
+            stage = stages[k]
+            next_is_actor = k + 1 < len(stages) and uses_actor_pool(stages[k + 1])
+            kwargs = segment_kwargs(stage, writer, setup_log) if stage_level(stage) else map_batches_kwargs(stage)
+            if k + 1 < len(stages) and not uses_actor_pool(stage):
+                kwargs["batch_size"] = min(kwargs["batch_size"], stages[k + 1].config.batch_size)
+            if next_is_actor and not uses_actor_pool(stage):
+                kwargs.update(SEPARATE_TASK_ARGS)  # e.g. render stays in its own tasks, not in layout's actor
+            ds = ds.map_batches(kwargs.pop("fn"), **kwargs)
         return ds
 
+    def write_stage(self, ds, writer: ResultWriter, shard_of: Any, default_shard: str):
+        return ds.map_batches(
+            write_results, batch_size=self.rows_per_write, batch_format="pyarrow", num_cpus=self.read_cpus,
+            fn_kwargs={"writer": writer, "shard_of": shard_of, "default_shard": default_shard},
+        )  # fmt: skip
+
+    def check_resources(self, plan: Plan, with_read: bool) -> None:
+        import ray
+
+        resources = ray.cluster_resources()
+        no_gpus = missing_gpus(plan.stages, resources.get("GPU", 0.0))
+        if no_gpus and self.address is None:  # the embedded local Ray cannot grow: the run would wait forever
+            raise PipelineError(no_gpus)
+        extra = {"read": self.read_cpus, "write": self.read_cpus} if with_read else {"write": self.read_cpus}
+        cpus = resources.get("CPU", 0.0)
+        for problem in (no_gpus, starved_stages(plan.stages, cpus, extra) if cpus else None):
+            if problem:  # an autoscaler may still add CPUs or GPU nodes: warn, not fail
+                log.warning(problem)
+                print(f"warning: {problem}", file=sys.stderr)
+
     def execute(
-        self, plan: Plan, inputs: ExpandedInputs, writer: ResultWriter, skip_sources: set[str] | None = None
+        self,
+        plan: Plan,
+        inputs: ExpandedInputs,
+        writer: ResultWriter,
+        skip_sources: set[str] | None = None,
+        shard_of: dict[str, str] | None = None,
+        default_shard: str = DEFAULT_SHARD_ID,
+        on_written: Written | None = None,
+        run_id: str | None = None,
     ) -> WriteStats:
+        """One streaming execution over all ``inputs`` (plus a small one for documents longer than a segment)."""
         from ray.data import DataContext
-        from ray.data.context import ShuffleStrategy
 
         if not inputs.files and not inputs.parquet:
             return WriteStats()
-        init_ray(self.address, self.num_cpus)
+        init_ray(self.address, self.num_cpus, verbose=self.verbose)
         import ray
 
-        cpus = ray.cluster_resources().get("CPU", 0.0)
-        no_gpus = missing_gpus(plan.stages, ray.cluster_resources().get("GPU", 0.0))
-        if no_gpus and self.address is None:  # the embedded local Ray cannot grow: the run would wait forever
-            raise PipelineError(no_gpus)
-        if no_gpus and no_gpus not in self._warned:  # an autoscaler may add GPU nodes
-            self._warned.add(no_gpus)
-            log.warning(no_gpus)
-            print(f"warning: {no_gpus}", file=sys.stderr)
-        problem = starved_stages(plan.stages, cpus) if cpus else None
-        if problem and problem not in self._warned:  # an autoscaler may still add CPUs: warn (once per run), not fail
-            self._warned.add(problem)
-            log.warning(problem)
-            print(f"warning: {problem}", file=sys.stderr)
+        self.check_resources(plan, bool(inputs.parquet))
         ctx = DataContext.get_current()
         ctx.enable_progress_bars = self.progress_bars
-        ctx.shuffle_strategy = ShuffleStrategy(self.shuffle_strategy)
-        sink = _result_datasink_class()(writer, self.rows_per_write)
-        ds = self.dataset(plan, inputs, skip_sources)
+        stats = WriteStats()
+        mapping = ray.put(shard_of or {})
+        setup_log = SetupLog(writer, run_id or os.urandom(4).hex())
+        clear_staged(writer)  # segments staged by a killed run: their documents run again whole
+
+        def consume(ds) -> None:
+            for batch in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
+                for row in batch.to_pylist():
+                    part: WriteStats = pickle.loads(row["stats"])
+                    stats.merge(part)
+                    if on_written:
+                        on_written(row["shard"], row["sources"], part)
+
         try:
-            ds.write_datasink(sink)
+            ds = self.dataset(plan, inputs, writer, skip_sources=skip_sources, shard_of=mapping,
+                              default_shard=default_shard, setup_log=setup_log)  # fmt: skip
+            consume(ds)
+            self.last_dataset_stats = ds.stats()
+            staged = staged_documents(writer)
+            if staged:  # documents longer than one segment: assemble each from its staged segments
+                joined = self.join_dataset(plan, writer, staged)
+                consume(self.write_stage(joined, writer, mapping, default_shard))
+                clear_staged(writer)
         except Exception as exc:  # rows never fail a batch: this is a stage that could not start (its setup)
             raise PipelineError(f"the run stopped: {root_cause(exc)}") from exc
-        self.last_dataset_stats = ds.stats()
-        return sink.stats
+        self.setup_counts = setup_log.count()
+        return stats
+
+    def join_dataset(self, plan: Plan, writer: ResultWriter, folders: list[str]):
+        import ray
+
+        index = next(k for k, s in enumerate(plan.stages) if stage_level(s) == "assemble")
+        stage = plan.stages[index]
+        ds = ray.data.from_items([{"folder": f} for f in folders], override_num_blocks=len(folders))
+        ds = ds.map_batches(
+            join_staged, batch_size=1, batch_format="pyarrow", num_cpus=stage.config.resources.num_cpus,
+            fn_kwargs={"operator": stage.operator, "config": stage.config.model_dump(mode="json"),
+                       "output_schema": stage.output_schema, "writer": writer},
+        )  # fmt: skip
+        return self.stages(ds, plan, writer, start=index + 1)
+
+
+def stage_level(stage: BoundStage) -> str | None:
+    """How a stage runs on segment rows: 'render' (documents to segments), 'pages', 'assemble', or None (a plain map)."""
+    op = stage.operator
+    if op.consumes is Level.DOCUMENTS and op.produces is Level.PAGES:
+        return "render"
+    if op.consumes is Level.PAGES and op.produces is Level.PAGES:
+        return "pages"
+    if op.consumes is Level.PAGES and op.produces is Level.RESULTS:
+        return "assemble"
+    return None
+
+
+def segment_kwargs(stage: BoundStage, writer: ResultWriter, setup_log: Any) -> dict[str, Any]:
+    """``map_batches`` kwargs of a stage that runs on segment rows (the one adapter for page-level operators)."""
+    kwargs = map_batches_kwargs(stage)
+    level = stage_level(stage)
+    config = stage.config.model_dump(mode="json")
+    if level == "render":
+        render_kwargs = {"config": config, "output_schema": stage.output_schema}
+        if "fn_constructor_kwargs" in kwargs:  # render.concurrency: an actor pool
+            kwargs.update(fn=RenderSegments, fn_constructor_kwargs=render_kwargs)
+        else:
+            kwargs.update(fn=render_segments, fn_kwargs=render_kwargs)
+    elif level == "pages":
+        if "fn_constructor_kwargs" in kwargs:
+            kwargs.update(fn=PageStage, fn_constructor_kwargs={
+                "operator": stage.operator, "config": config, "output_schema": stage.output_schema, "setup_log": setup_log,
+            })  # fmt: skip
+        else:
+            kwargs.update(fn=apply_page_stage, fn_kwargs={
+                "operator": stage.operator, "config": config, "output_schema": stage.output_schema,
+            })  # fmt: skip
+    elif level == "assemble":
+        if "fn_constructor_kwargs" in kwargs:
+            kwargs.update(fn=AssembleSegments, fn_constructor_kwargs={
+                "operator": stage.operator, "config": config, "output_schema": stage.output_schema, "writer": writer,
+            })  # fmt: skip
+        else:
+            kwargs.update(fn=assemble_segments, fn_kwargs={
+                "operator": stage.operator, "config": config, "output_schema": stage.output_schema, "writer": writer,
+            })  # fmt: skip
+    return kwargs

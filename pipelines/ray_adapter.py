@@ -61,21 +61,23 @@ def pool_floor(stage: BoundStage) -> int:
     return size if isinstance(size, int) else size[0]
 
 
-def starved_stages(stages: list[BoundStage], cluster_cpus: float) -> str | None:
+def starved_stages(stages: list[BoundStage], cluster_cpus: float, extra_tasks: dict[str, float] | None = None) -> str | None:
     """Why the plan can hang on a cluster of ``cluster_cpus`` CPUs, or None.
 
-    Actor pools hold their CPUs for the whole run; when their minimum sizes reserve every CPU, stateless
-    stages (ingest, render tasks, assemble) never get one and the run waits forever.
+    Actor pools hold their CPUs for the whole run; when their minimum sizes reserve every CPU, task stages
+    (ingest, render, assemble, and the executor's own ``extra_tasks``: reading Parquet inputs, writing) never
+    get one and the run waits forever.
     """
     reserved = sum(pool_floor(s) * s.config.resources.num_cpus for s in stages if uses_actor_pool(s))
-    tasks = [s.name for s in stages if not uses_actor_pool(s)]
-    smallest = min((s.config.resources.num_cpus for s in stages if not uses_actor_pool(s)), default=0.0)
-    if not tasks or reserved + smallest <= cluster_cpus:
+    tasks = {s.name: s.config.resources.num_cpus for s in stages if not uses_actor_pool(s)}
+    tasks.update(extra_tasks or {})
+    hungry = [name for name, cpus in tasks.items() if reserved + cpus > cluster_cpus]
+    if not hungry:
         return None
     return (
         f"actor pools reserve {reserved:g} of the cluster's {cluster_cpus:g} CPUs, leaving too few for the "
-        f"task stages ({', '.join(tasks)}): the run can wait forever; lower the pools' resources.num_cpus or "
-        "concurrency, or add CPUs"
+        f"task stages ({', '.join(f'{n} {tasks[n]:g}' for n in hungry)}): the run can wait forever; lower the pools' "
+        "resources.num_cpus or concurrency, or add CPUs"
     )
 
 

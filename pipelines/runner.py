@@ -18,7 +18,7 @@ import docray
 from docray import __version__
 from docray.operators.ingest import ExpandedInputs, expand_inputs
 from docray.pipelines import DEFAULT_SHARD_SIZE
-from docray.pipelines.executors import Executor, LocalExecutor, Progress, RayExecutor, parquet_files
+from docray.pipelines.executors import Executor, LocalExecutor, Progress, RayExecutor
 from docray.pipelines.outputs import (
     DOCUMENTS_TABLE,
     MAX_LISTED_ERRORS,
@@ -53,6 +53,8 @@ class RunReport:
     missing: list[str] = field(default_factory=list)  # input sources with no documents row (must stay empty)
     duplicates_removed: int = 0
     input_status: dict[str, int] = field(default_factory=dict)  # this invocation's inputs' rows by status (the exit code)
+    executor: str = "ray"  # which executor ran it (ray / local)
+    setups: dict[str, int] = field(default_factory=dict)  # model stages: operator set-ups (model loads) per stage
 
     @property
     def pages_per_second(self) -> float:
@@ -77,6 +79,8 @@ class RunReport:
             **self.stats.to_dict(),
             "already_done": self.already_done,
             "shards": self.shards,
+            "executor": self.executor,
+            "model_loads": self.setups,
             "output": {
                 "documents": self.output_documents,
                 "status": self.output_status,
@@ -89,11 +93,13 @@ class RunReport:
         }
 
 
-def make_executor(name: str, *, address: str | None = None, progress: Progress | None = None, progress_bars: bool = True) -> Executor:
+def make_executor(
+    name: str, *, address: str | None = None, progress: Progress | None = None, progress_bars: bool = True, verbose: bool = True
+) -> Executor:
     if name == "local":
         return LocalExecutor(progress=progress)
     if name == "ray":
-        return RayExecutor(address=address, progress_bars=progress_bars)
+        return RayExecutor(address=address, progress_bars=progress_bars, verbose=verbose)
     raise ValueError(f"unknown executor {name!r}; use 'ray' or 'local'")
 
 
@@ -107,14 +113,16 @@ def run_pipeline(
     shard_size: int = DEFAULT_SHARD_SIZE,
     retry_errors: bool = False,
     fresh: bool = False,
+    live: bool = False,
 ) -> RunReport:
-    """Run ``spec`` over ``inputs`` into ``output``, shard by shard, resuming what the output already holds.
+    """Run ``spec`` over ``inputs`` into ``output`` in ONE executor pass, resuming what the output already holds.
 
     Documents already in the output are skipped (``retry_errors``: error rows run again; ``fresh``: the
-    output's tables and state are deleted first).  Each shard of at most ``shard_size`` documents runs as
-    one executor pass and is then committed: its documents are checked present exactly once and a marker
-    is written under ``_docray/shards/``.  Raises :class:`PipelineError` when the output was made by a
-    different pipeline.
+    output's tables and state are deleted first).  Every written part commits its documents; the pending
+    file sources are split into shards of at most ``shard_size`` documents (all Parquet inputs: one more),
+    which are commit records only: once a shard's documents are all written it is checked (each present
+    exactly once) and a marker is written under ``_docray/shards/``.  ``live`` shows one progress line on
+    stderr.  Raises :class:`PipelineError` when the output was made by a different pipeline.
     """
     plan = build_plan(spec)
     expanded = inputs if isinstance(inputs, ExpandedInputs) else expand_inputs(list(inputs), storage_options=storage_options)
@@ -138,22 +146,24 @@ def run_pipeline(
     store.write_progress(progress)
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
+    commits = ShardCommits(shards, writer, store, progress, state, t0, live=live)
     stats = WriteStats()
     try:
-        for shard in shards:
-            shard_stats, committed = run_shard(executor, plan, shard, writer, store, skip=done)
-            stats.merge(shard_stats)
-            state.include(committed)  # what the output holds now, without re-reading what was read already
-            progress.shards_done += 1
-            progress.documents, progress.pages = stats.documents, stats.pages
-            progress.status = dict(stats.by_status)
-            store.write_progress(progress)
+        if shards:
+            todo = ExpandedInputs(files=pending, parquet=list(expanded.parquet))
+            stats = executor.execute(
+                plan, todo, writer, skip_sources=done if expanded.parquet else None, shard_of=commits.shard_of,
+                default_shard=commits.default_shard, on_written=commits.written, run_id=run_id,
+            )  # fmt: skip
+            commits.finish(getattr(executor, "last_dataset_stats", None))
     except BaseException as exc:
         interrupted = isinstance(exc, KeyboardInterrupt)
         progress.state = (RunState.INTERRUPTED if interrupted else RunState.FAILED).value
         progress.error = f"{type(exc).__name__}: {exc}"
         store.write_progress(progress)
         raise
+    finally:
+        commits.close_line()
     wall = time.perf_counter() - t0
     duplicates += state.deduplicate()  # across shards: the same source in two Parquet inputs
     present = state.sources()
@@ -170,6 +180,8 @@ def run_pipeline(
         missing=[row["source"] for row in expanded.files if row["source"] not in present],
         duplicates_removed=duplicates,
         input_status=state.counts({row["source"] for row in expanded.files}) if not expanded.parquet else state.counts(),
+        executor=getattr(executor, "name", type(executor).__name__),
+        setups=dict(getattr(executor, "setup_counts", {}) or {}),
     )
     progress.state = RunState.FINISHED.value
     store.write_progress(progress)
@@ -179,56 +191,123 @@ def run_pipeline(
 
 @dataclass
 class Shard:
-    """Part of a run that is executed and committed as one: file sources, or one Parquet input file."""
+    """A commit record of a run: file sources (``shard_size`` of them), or all the Parquet inputs' documents.
+
+    Shards are not executions: the whole run is one streaming pass, and each shard is committed (its documents
+    checked present exactly once, its marker written) as soon as its last document is written."""
 
     id: str
     inputs: ExpandedInputs
-    expected: list[str] | None  # the sources it must write (None: a Parquet input, known once read)
+    expected: list[str] | None  # the sources it must write (None: Parquet inputs, known once read)
 
 
 def plan_shards(files: list[dict[str, Any]], parquet: list[str], shard_size: int, run_id: str) -> list[Shard]:
-    """Split pending file sources into shards of ``shard_size``; each Parquet input file is one shard."""
+    """Split pending file sources into shards of ``shard_size``; all Parquet inputs together are one more shard."""
     if shard_size < 1:
         raise ValueError(f"shard_size must be >= 1, got {shard_size}")
     shards = []
     for start in range(0, len(files), shard_size):
         chunk = files[start : start + shard_size]
         shards.append(Shard(f"{run_id}-{len(shards):05d}", ExpandedInputs(files=chunk), [r["source"] for r in chunk]))
-    for uri in parquet:
-        for path in parquet_files(uri):
-            shards.append(Shard(f"{run_id}-{len(shards):05d}", ExpandedInputs(parquet=[path]), None))
+    if parquet:
+        shards.append(Shard(f"{run_id}-{len(shards):05d}", ExpandedInputs(parquet=list(parquet)), None))
     return shards
 
 
-def run_shard(
-    executor: Executor, plan: Plan, shard: Shard, writer: ResultWriter, store: StateStore, skip: set[str]
-) -> tuple[WriteStats, OutputState]:
-    """Execute one shard, then commit it: deduplicate its parts, check every expected source, write its marker.
+class ShardCommits:
+    """The driver's side of the streaming pass: which shard each document belongs to, committing a shard once
+    all its documents are written, progress in ``progress.json`` and (``live``) one line on the terminal."""
 
-    Returns what the shard wrote and its parts as read back from the output."""
-    t0 = time.perf_counter()
-    stats = executor.execute(plan, shard.inputs, writer.for_shard(shard.id), skip_sources=skip if shard.expected is None else None)
-    wall = time.perf_counter() - t0
-    written = OutputState.scan(writer, shard=shard.id)
-    duplicates = written.deduplicate()
-    present = written.sources()
-    missing = [s for s in shard.expected if s not in present] if shard.expected is not None else []
-    if missing:
-        log.error("shard %s: %d documents have no row: %s", shard.id, len(missing), missing[:5])
-    store.write_shard(shard.id, {
-        "shard": shard.id,
-        "expected": len(shard.expected) if shard.expected is not None else None,
-        "documents": written.documents,
-        "status": written.counts(),
-        "missing": missing[:MAX_LISTED_ERRORS],
-        "duplicates_removed": duplicates,
-        "pages": stats.pages,
-        "wall_seconds": round(wall, 3),
-        "stage_seconds": {k: round(v, 3) for k, v in sorted(stats.stage_seconds.items())},
-        "dataset_stats": getattr(executor, "last_dataset_stats", None),
-        "committed": datetime.now(timezone.utc).isoformat(),
-    })  # fmt: skip
-    return stats, written
+    def __init__(self, shards: list[Shard], writer: ResultWriter, store: StateStore, progress: RunProgress,
+                 state: OutputState, t0: float, live: bool = False):  # fmt: skip
+        self.shards = {s.id: s for s in shards}
+        self.writer, self.store, self.progress, self.state, self.t0 = writer, store, progress, state, t0
+        self.shard_of = {src: s.id for s in shards for src in (s.expected or [])}
+        parquet = [s.id for s in shards if s.expected is None]
+        self.default_shard = parquet[0] if parquet else (shards[-1].id if shards else "0")
+        self.seen: dict[str, set[str]] = {s.id: set() for s in shards}
+        self.pending = {s.id: set(s.expected) for s in shards if s.expected is not None}
+        self.stats: dict[str, WriteStats] = {s.id: WriteStats() for s in shards}
+        self.committed: set[str] = set()
+        self.total = WriteStats()
+        self.live = live
+        self._saved = 0.0
+        self._line = False
+
+    def written(self, shard: str, sources: list[str], stats: WriteStats) -> None:
+        self.seen.setdefault(shard, set()).update(sources)
+        self.stats.setdefault(shard, WriteStats()).merge(stats)
+        self.total.merge(stats)
+        todo = self.pending.get(shard)
+        if todo is not None:
+            todo.difference_update(sources)
+            if not todo:
+                self.commit(shard)
+        now = time.perf_counter()
+        if now - self._saved > 2.0:
+            self.save()
+            self._saved = now
+        if self.live:
+            self.show(now)
+
+    def commit(self, shard_id: str, dataset_stats: str | None = None) -> None:
+        """Deduplicate the shard's parts, check every expected source is there, write its marker."""
+        if shard_id in self.committed or shard_id not in self.shards:
+            return
+        shard = self.shards[shard_id]
+        written = OutputState.scan(self.writer, shard=shard_id)
+        duplicates = written.deduplicate()
+        present = written.sources()
+        missing = [s for s in shard.expected if s not in present] if shard.expected is not None else []
+        if missing:
+            log.error("shard %s: %d documents have no row: %s", shard_id, len(missing), missing[:5])
+        stats = self.stats.get(shard_id, WriteStats())
+        self.store.write_shard(shard_id, {
+            "shard": shard_id,
+            "expected": len(shard.expected) if shard.expected is not None else None,
+            "documents": written.documents,
+            "status": written.counts(),
+            "missing": missing[:MAX_LISTED_ERRORS],
+            "duplicates_removed": duplicates,
+            "pages": stats.pages,
+            "seconds_since_run_start": round(time.perf_counter() - self.t0, 3),
+            "stage_seconds": {k: round(v, 3) for k, v in sorted(stats.stage_seconds.items())},
+            "dataset_stats": dataset_stats,
+            "committed": datetime.now(timezone.utc).isoformat(),
+        })  # fmt: skip
+        self.state.include(written)
+        self.committed.add(shard_id)
+        self.progress.shards_done = len(self.committed)
+        self.save()
+
+    def finish(self, dataset_stats: str | None) -> None:
+        """After the pass: commit the shards not committed yet (Parquet inputs, or shards missing a document)."""
+        for shard_id in self.shards:
+            self.commit(shard_id, dataset_stats)
+        self.save()
+
+    def save(self) -> None:
+        p = self.progress
+        p.documents, p.pages, p.status = self.total.documents, self.total.pages, dict(self.total.by_status)
+        self.store.write_progress(p)
+
+    def show(self, now: float) -> None:
+        """One live line: documents and pages done, pages/s, ETA, errors so far."""
+        t, wall = self.total, max(1e-9, now - self.t0)
+        todo = self.progress.inputs - self.progress.already_done if self.progress.inputs >= 0 else None
+        rate = t.documents / wall
+        eta = f", ETA {max(0.0, (todo - t.documents) / rate):.0f} s" if todo and rate else ""
+        of = f"/{todo}" if todo is not None else ""
+        errors = t.by_status.get(Status.ERROR.value, 0)
+        line = f"\r{t.documents}{of} documents, {t.pages} pages, {t.pages / wall:.1f} pages/s{eta}, {errors} errors  "
+        sys.stderr.write(line)
+        sys.stderr.flush()
+        self._line = True
+
+    def close_line(self) -> None:
+        if self._line:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
 
 
 def clear_output(writer: ResultWriter) -> None:
@@ -311,7 +390,7 @@ def format_summary(report: RunReport) -> str:
     s = report.stats
     status = {st.value: s.by_status.get(st.value, 0) for st in Status}
     lines = [
-        f"docray {report.pipeline}: {s.documents} documents "
+        f"docray {report.pipeline} ({report.executor} executor): {s.documents} documents "
         f"(ok {status['ok']}, partial {status['partial']}, error {status['error']}), "
         f"{s.pages} pages ({s.pages_failed} failed) in {report.wall_seconds:.1f} s = {report.pages_per_second:.2f} pages/s",
     ]

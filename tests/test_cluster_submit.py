@@ -303,7 +303,7 @@ def submit_and_check(head, corpus, local_pipeline, local_run, out: Path, install
     else:
         assert code == 4, captured.err + captured.out
         assert f"job {job_id} FAILED" in captured.err and "exit status 4" in captured.err
-    assert "docray fast-local: 3 documents (ok 2, partial 0, error 1)" in captured.out  # the log tail
+    assert "docray fast-local (ray executor): 3 documents (ok 2, partial 0, error 1)" in captured.out  # the log tail
     print(
         f"\n[timing] head start {head.start_seconds:.1f} s; submit --install {install}: {seconds:.1f} s",
         file=sys.stderr,

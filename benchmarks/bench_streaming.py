@@ -1,0 +1,235 @@
+"""One streaming pass per run: shard-size and Parquet-file sweeps, CPU use, model loads, pages/s beside pymupdf4llm.
+
+Usage (from the repository root, after `make install`; `peers` needs `pip install -e '.[bench]'`):
+
+    .venv/bin/python benchmarks/bench_streaming.py sweep  [--pipeline standard] [--documents 120]
+    .venv/bin/python benchmarks/bench_streaming.py parquet [--pipeline standard] [--documents 120]
+    .venv/bin/python benchmarks/bench_streaming.py cpu    [--pipeline standard] [--articles 60]
+    .venv/bin/python benchmarks/bench_streaming.py peers  [--articles 60]
+
+Every docray run is the real command line in a subprocess (`docray run PIPELINE -i IN -o OUT --executor ray
+--no-progress`, an embedded local Ray started by the command, so wall times include Ray's start-up), one after the
+other.  While a run goes, the machine's busy CPUs are sampled from /proc/stat every 0.5 s (`psutil.cpu_times`):
+"steady" is the median over the middle 60% of the run's wall time (start-up and drain left out), as busy cores:
+of the machine (everything on it) and of the run's own process tree (its CPU seconds per second).
+Model loads per run come from the run's `run.json` (`report.model_loads`: actors that set up their operator).
+
+* sweep: N one-page PDFs (`docray.testing.corpus`) with `--shard-size` 20, 120 and 1000.
+* parquet: the same N PDFs as 12 Parquet files and as 1 (columns `source`, `bytes`).
+* cpu: the pipeline over the born-digital PDFs of ../shared/eval (docling_tests, olmocr_bench_sample,
+  camelot_tables) plus `--articles` generated 3-page two-column articles.
+* peers: pymupdf4llm.to_markdown over the same PDFs in one process, then docray `fast` and `standard`.
+
+Shares the machine with whatever else runs on it: check `uptime` and say so beside the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from docray.testing.corpus import write_corpus
+from docray.testing.pdfs import two_column_article
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL = ROOT.parent / "shared" / "eval"
+BORN_DIGITAL_SETS = ("docling_tests", "olmocr_bench_sample", "camelot_tables")
+
+
+class CpuSampler:
+    """Busy cores every ``interval`` seconds, in a background thread: of the whole machine, and of the run's own
+    process tree (``pid`` and its descendants: driver, raylet, Ray workers), which is what counts on a shared box."""
+
+    def __init__(self, interval: float = 0.5):
+        self.interval = interval
+        self.pid: int | None = None
+        self.samples: list[tuple[float, float]] = []  # (seconds since start, busy cores of the machine)
+        self.tree: list[tuple[float, float]] = []  # (seconds since start, busy cores of the run's processes)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _tree_seconds(self, seen: dict[int, float]) -> float:
+        if self.pid is None:
+            return 0.0
+        try:
+            root = psutil.Process(self.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return sum(seen.values())
+        for proc in procs:
+            try:
+                times = proc.cpu_times()
+                seen[proc.pid] = times.user + times.system + times.children_user + times.children_system
+            except psutil.Error:
+                continue
+        return sum(seen.values())  # processes that ended keep their last reading
+
+    def _run(self) -> None:
+        t0 = time.perf_counter()
+        before = psutil.cpu_times(percpu=True)
+        seen: dict[int, float] = {}
+        tree_before, last = self._tree_seconds(seen), t0
+        while not self._stop.wait(self.interval):
+            after = psutil.cpu_times(percpu=True)
+            busy = 0.0
+            for a, b in zip(before, after):
+                total = sum(b) - sum(a)
+                idle = (b.idle + getattr(b, "iowait", 0.0)) - (a.idle + getattr(a, "iowait", 0.0))
+                busy += (total - idle) / total if total > 0 else 0.0
+            now = time.perf_counter()
+            tree_now = self._tree_seconds(seen)
+            self.samples.append((now - t0, busy))
+            self.tree.append((now - t0, (tree_now - tree_before) / max(1e-9, now - last)))
+            before, tree_before, last = after, tree_now, now
+
+    def __enter__(self) -> CpuSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def steady(self, tree: bool = False) -> float | None:
+        samples = self.tree if tree else self.samples
+        if not samples:
+            return None
+        end = samples[-1][0]
+        middle = [busy for t, busy in samples if 0.2 * end <= t <= 0.8 * end]
+        return round(statistics.median(middle or [b for _, b in samples]), 2)
+
+
+def docray(pipeline: str, inputs: str, out: Path, *extra: str) -> dict:
+    exe = shutil.which("docray", path=str(Path(sys.executable).parent)) or "docray"
+    command = [exe, "run", pipeline, "-i", inputs, "-o", str(out), "--executor", "ray", "--no-progress", *extra]
+    with CpuSampler() as cpu:
+        t0 = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cpu.pid = process.pid
+        stdout, stderr = process.communicate()
+        wall = time.perf_counter() - t0
+        done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+    if done.returncode not in (0, 1) or not (out / "run.json").is_file():
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+    report = json.loads((out / "run.json").read_text())["report"]
+    return {
+        "wall_s": round(wall, 2),
+        "documents": report["documents"],
+        "pages": report["pages"],
+        "pages_per_s": round(report["pages"] / wall, 2),
+        "complete": report["output"]["complete"],
+        "shards": report["shards"],
+        "model_loads": report.get("model_loads"),
+        "busy_cores_steady_machine": cpu.steady(),
+        "busy_cores_steady_run": cpu.steady(tree=True),
+        "cpus": psutil.cpu_count(),
+        "load_1min": round(os.getloadavg()[0], 2),
+    }
+
+
+def one_page_corpus(root: Path, n: int) -> Path:
+    return write_corpus(root / "pdfs", n, corrupt_fraction=0.0, pages=(1, 1), seed=11).directory
+
+
+def born_digital(root: Path, articles: int) -> Path:
+    folder = root / "born_digital"
+    folder.mkdir(parents=True, exist_ok=True)
+    for group in BORN_DIGITAL_SETS:
+        manifest = EVAL / group / "manifest.json"
+        if not manifest.is_file():
+            continue
+        for doc in json.loads(manifest.read_text())["docs"]:
+            if doc.get("type") == "born-digital":
+                src = EVAL / doc["path"]
+                shutil.copy(src, folder / f"{group}-{src.name}")
+    for k in range(articles):
+        (folder / f"article-{k:03d}.pdf").write_bytes(two_column_article(pages=3, seed=k).pdf)
+    return folder
+
+
+def cmd_sweep(args, tmp: Path) -> list[dict]:
+    corpus = one_page_corpus(tmp, args.documents)
+    rows = []
+    for size in (20, 120, 1000):
+        row = {"shard_size": size, **docray(args.pipeline, str(corpus), tmp / f"out-{size}", "--shard-size", str(size))}
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    return rows
+
+
+def cmd_parquet(args, tmp: Path) -> list[dict]:
+    corpus = one_page_corpus(tmp, args.documents)
+    files = sorted(corpus.glob("*.pdf"))
+    table = pa.table({"source": [str(p) for p in files], "bytes": [p.read_bytes() for p in files]})
+    rows = []
+    for parts in (12, 1):
+        folder = tmp / f"parquet-{parts}"
+        folder.mkdir()
+        step = -(-table.num_rows // parts)
+        for k in range(parts):
+            pq.write_table(table.slice(k * step, step), folder / f"part-{k:02d}.parquet")
+        row = {"parquet_files": parts, **docray(args.pipeline, str(folder), tmp / f"out-pq-{parts}")}
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    return rows
+
+
+def cmd_cpu(args, tmp: Path) -> list[dict]:
+    folder = born_digital(tmp, args.articles)
+    row = {"pipeline": args.pipeline, "inputs": "born-digital", **docray(args.pipeline, str(folder), tmp / "out-cpu")}
+    print(json.dumps(row), flush=True)
+    return [row]
+
+
+def cmd_peers(args, tmp: Path) -> list[dict]:
+    import pymupdf
+    import pymupdf4llm
+
+    folder = born_digital(tmp, args.articles)
+    pdfs = sorted(folder.glob("*.pdf"))
+    pages = 0
+    t0 = time.perf_counter()
+    for pdf in pdfs:
+        with pymupdf.open(pdf) as doc:
+            pages += doc.page_count
+        pymupdf4llm.to_markdown(str(pdf))
+    wall = time.perf_counter() - t0
+    rows = [{"tool": f"pymupdf4llm {getattr(pymupdf4llm, '__version__', '?')} (one process)", "documents": len(pdfs),
+             "pages": pages, "wall_s": round(wall, 2), "pages_per_s": round(pages / wall, 2)}]  # fmt: skip
+    print(json.dumps(rows[-1]), flush=True)
+    for pipeline in ("fast", "standard"):
+        rows.append({"tool": f"docray {pipeline} (ray, CLI)", **docray(pipeline, str(folder), tmp / f"out-{pipeline}")})
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=("sweep", "parquet", "cpu", "peers"))
+    parser.add_argument("--pipeline", default="standard")
+    parser.add_argument("--documents", type=int, default=120)
+    parser.add_argument("--articles", type=int, default=60)
+    parser.add_argument("--out", type=Path, default=None, help="JSON results (default benchmarks/results/streaming_WHAT.json)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="docray-stream-") as tmp:
+        rows = {"sweep": cmd_sweep, "parquet": cmd_parquet, "cpu": cmd_cpu, "peers": cmd_peers}[args.what](args, Path(tmp))
+    out = args.out or ROOT / "benchmarks" / "results" / f"streaming_{args.what}_{args.pipeline}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"what": args.what, "pipeline": args.pipeline, "rows": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
