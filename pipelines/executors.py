@@ -25,7 +25,7 @@ from docray.operators.base import GroupOperator, Level
 from docray.operators.ingest import ExpandedInputs, sources_from_parquet
 from docray.pipelines.outputs import ResultWriter, WriteStats
 from docray.pipelines.plan import SOURCES_SCHEMA, BoundStage, Plan
-from docray.pipelines.ray_adapter import map_batches_kwargs, missing_gpus, starved_stages, uses_actor_pool
+from docray.pipelines.ray_adapter import map_batches_kwargs, missing_gpus, starved_stages, uses_actor_pool, worker_config
 from docray.pipelines.segments import (
     AssembleSegments,
     PageStage,
@@ -438,7 +438,7 @@ class RayExecutor:
         ds = ray.data.from_items([{"folder": f} for f in folders], override_num_blocks=len(folders))
         ds = ds.map_batches(
             join_staged, batch_size=1, batch_format="pyarrow", num_cpus=stage.config.resources.num_cpus,
-            fn_kwargs={"operator": stage.operator, "config": stage.config.model_dump(mode="json"),
+            fn_kwargs={"operator": stage.operator, "config": worker_config(stage),
                        "output_schema": stage.output_schema, "writer": writer},
         )  # fmt: skip
         return self.stages(ds, plan, writer, start=index + 1)
@@ -460,7 +460,7 @@ def segment_kwargs(stage: BoundStage, writer: ResultWriter, setup_log: Any) -> d
     """``map_batches`` kwargs of a stage that runs on segment rows (the one adapter for page-level operators)."""
     kwargs = map_batches_kwargs(stage)
     level = stage_level(stage)
-    config = stage.config.model_dump(mode="json")
+    config = worker_config(stage)
     if level == "render":
         render_kwargs = {"config": config, "output_schema": stage.output_schema}
         if "fn_constructor_kwargs" in kwargs:  # render.concurrency: an actor pool

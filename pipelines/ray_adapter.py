@@ -16,6 +16,11 @@ def apply_operator(batch: pa.Table, *, operator: type[Operator], config: dict[st
     return operator(config, output_schema=output_schema)(batch)
 
 
+def worker_config(stage: BoundStage) -> dict[str, Any]:
+    """The stage config as its workers get it: secrets in clear (records and logs only ever get the masked dump)."""
+    return stage.config.model_dump(mode="json", context=REVEAL)
+
+
 def map_kwargs(stage: BoundStage) -> dict[str, Any]:
     """``fn`` plus the kwargs for ``Dataset.map_batches`` (or ``GroupedData.map_groups``)."""
     from ray.data import ActorPoolStrategy, TaskPoolStrategy
@@ -27,7 +32,7 @@ def map_kwargs(stage: BoundStage) -> dict[str, Any]:
         kwargs["num_gpus"] = res.num_gpus
     if res.memory:
         kwargs["memory"] = res.memory
-    config_data = config.model_dump(mode="json", context=REVEAL)  # the workers need the secrets; records never get them
+    config_data = worker_config(stage)
     if stage.operator.is_stateful(config) or config.concurrency is not None:
         size = config.concurrency if config.concurrency is not None else 1
         pool = ActorPoolStrategy(size=size) if isinstance(size, int) else ActorPoolStrategy(min_size=size[0], max_size=size[1])

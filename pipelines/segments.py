@@ -31,7 +31,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from docray.config import OperatorConfig
 from docray.operators.base import GroupOperator, Operator, Row, error_fields, to_table
 from docray.operators.render import RenderOperator, _documents
 from docray.pipelines.outputs import STATE_DIR, ResultWriter, parquet_bytes
@@ -311,6 +310,3 @@ def join_staged(batch: pa.Table, *, operator: type[GroupOperator], config: dict[
     op = operator(config, output_schema=output_schema)
     return to_table([join_document(f, writer, op) for f in batch.column("folder").to_pylist()], output_schema)
 
-
-def page_stage_config(config: OperatorConfig) -> dict[str, Any]:
-    return config.model_dump(mode="json")

@@ -153,7 +153,7 @@ def test_encrypted_pdf_opens_with_password_and_the_password_is_in_no_file(docs, 
     ray_tmp = tempfile.mkdtemp(prefix="r17", dir="/tmp")  # short: Ray's socket paths must fit
     env = {"RAY_TMPDIR": ray_tmp}
     right = docray("parse", str(docs / "locked.pdf"), "-o", str(out), "--pipeline", "fast", "--parquet",
-                   "--password", PASSWORD, "--no-progress", env=env)  # fmt: skip
+                   "--password", PASSWORD, "--no-progress", "--executor", "ray", env=env)  # fmt: skip
     assert right.returncode == 0, right.stderr[-3000:]
     assert "Locked body line" in (out / "locked" / "auto" / "locked.md").read_text()
     status = docray("status", str(out))
