@@ -12,6 +12,7 @@ from docray.operators.textlayer.extract import (
     text_quality,
 )
 from docray.schema import ParseMethod, Route, RouteReason
+from docray.testing.pdfs import serialize_pdf
 
 
 def _spans_of(document, index: int) -> list[Span]:
@@ -40,14 +41,7 @@ def _raw_pdf(font: bytes, text: bytes) -> bytes:
         b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
         font,
     ]
-    out, offsets = b"%PDF-1.7\n", []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return serialize_pdf(objects)
 
 
 HELVETICA = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"

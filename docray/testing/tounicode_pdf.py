@@ -17,6 +17,8 @@ import io
 from pathlib import Path
 from typing import Callable, Sequence
 
+from docray.testing.pdfs import serialize_pdf
+
 FONT_SIZE = 12.0
 LINE_HEIGHT = 18.0
 
@@ -81,7 +83,7 @@ def tounicode_pdf(
         b" /Ascent 900 /Descent -250 /CapHeight 660 /StemV 80 /FontFile2 9 0 R >>",
         _stream(font_bytes, b"/Length1 %d" % len(font_bytes)),
     ]
-    return _document(objects)
+    return serialize_pdf(objects)
 
 
 def _to_unicode_cmap(unicode_of_glyph: dict[int, str]) -> bytes:
@@ -103,14 +105,3 @@ def _to_unicode_cmap(unicode_of_glyph: dict[int, str]) -> bytes:
 
 def _stream(data: bytes, extra: bytes = b"") -> bytes:
     return b"<< /Length %d %s>>\nstream\n" % (len(data), extra + b" " if extra else b"") + data + b"\nendstream"
-
-
-def _document(objects: list[bytes]) -> bytes:
-    out, offsets = b"%PDF-1.7\n", []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
