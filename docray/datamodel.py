@@ -8,7 +8,7 @@ convert to and from the Arrow structs declared in :mod:`docray.schema`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 from docray.schema import BlockType, FontFlags, FormulaKind, FormulaSource, LayoutFallback, Route, RouteReason
 
@@ -38,6 +38,12 @@ def bbox_union(boxes: list[BBox]) -> BBox:
         max(b[2] for b in boxes),
         max(b[3] for b in boxes),
     )
+
+
+def centre_inside(box: Sequence[float], region: Sequence[float]) -> bool:
+    """The centre of ``box`` lies in ``region`` (borders included)."""
+    x, y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return region[0] <= x <= region[2] and region[1] <= y <= region[3]
 
 
 @dataclass(slots=True)

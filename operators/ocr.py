@@ -25,6 +25,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from docray.config import OperatorConfig
+from docray.datamodel import centre_inside
 from docray.models.ocr_paddle import PaddleOcrOptions
 from docray.models.ocr_ppocr import PpOcrOptions
 from docray.models.protocols import RecognizedLine
@@ -87,12 +88,6 @@ class Region:
     y1: int
 
 
-
-def _center_inside(box: Sequence[float], region: Sequence[float]) -> bool:
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    return region[0] <= cx <= region[2] and region[1] <= cy <= region[3]
-
-
 def regions_to_read(row: Row, config: OcrConfig) -> list[Sequence[float]] | None:
     """Layout boxes (points) to read, ``None`` for the whole page, ``[]`` for nothing."""
     blocks = row.get("layout_blocks") or []
@@ -107,7 +102,7 @@ def regions_to_read(row: Row, config: OcrConfig) -> list[Sequence[float]] | None
     return [
         b["bbox"]
         for b in blocks
-        if b.get("type") in config.txt_region_types and not any(_center_inside(s, b["bbox"]) for s in span_boxes)
+        if b.get("type") in config.txt_region_types and not any(centre_inside(s, b["bbox"]) for s in span_boxes)
     ]
 
 

@@ -35,7 +35,7 @@ import re
 import statistics
 from dataclasses import dataclass, field, replace
 
-from docray.datamodel import INLINE_DELIMITERS, BBox, Block, Delimiters, LayoutBox, Line, OcrLine, PageText, Span, bbox_union
+from docray.datamodel import INLINE_DELIMITERS, BBox, Block, Delimiters, LayoutBox, Line, OcrLine, PageText, Span, bbox_union, centre_inside
 from docray.operators.textlayer.layout_page import Item, LayoutOptions
 from docray.operators.textlayer.lines import line_text, vertical_lines, vertical_overlap_ratio
 from docray.operators.textlayer.order import OrderOptions, reading_order
@@ -392,7 +392,7 @@ def trusted_regions(page: PageText, lines: list[Line], options: RowOptions = Row
     for box in page.layout:
         if family(box.type) != "visual":
             continue
-        if box.type in (BlockType.IMAGE, BlockType.IMAGE_BODY) and any(_centre_in(ln.bbox, box.bbox) for ln in lines):
+        if box.type in (BlockType.IMAGE, BlockType.IMAGE_BODY) and any(centre_inside(ln.bbox, box.bbox) for ln in lines):
             continue
         if box.type in (BlockType.TABLE, BlockType.TABLE_BODY) and _rows_cross(box.bbox, lines, options):
             continue
@@ -402,14 +402,9 @@ def trusted_regions(page: PageText, lines: list[Line], options: RowOptions = Row
 
 def _rows_cross(region: BBox, lines: list[Line], options: RowOptions) -> bool:
     """Whether a line inside the region shares a row with a line beside the region (outside it)."""
-    inside = [ln.bbox for ln in lines if _centre_in(ln.bbox, region)]
+    inside = [ln.bbox for ln in lines if centre_inside(ln.bbox, region)]
     beside = [ln.bbox for ln in lines if ln.bbox[2] <= region[0] or ln.bbox[0] >= region[2]]
     return any(vertical_overlap_ratio(a, b) >= options.row_overlap for a in inside for b in beside)
-
-
-def _centre_in(box: BBox, region: BBox) -> bool:
-    x, y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    return region[0] <= x <= region[2] and region[1] <= y <= region[3]
 
 
 def rows_of_items(
