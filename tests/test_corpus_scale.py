@@ -91,7 +91,10 @@ def _wait_for_session_to_die(sid: int, timeout: float = 30.0) -> None:
         if not alive:
             return
         for proc in alive:
-            proc.kill()
+            try:
+                proc.kill()
+            except psutil.NoSuchProcess:  # exited between the listing and the kill
+                pass
         time.sleep(0.5)
     raise AssertionError(f"processes of session {sid} survived the kill")
 
