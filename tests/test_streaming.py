@@ -114,6 +114,44 @@ def test_every_pipeline_finishes_over_parquet_input_on_two_cpus(tmp_path, pipeli
     assert again.stats.documents == 0 and again.output_documents == 3  # resumed: nothing ran again
 
 
+@pytest.fixture(scope="module")
+def scripted_vlm_server():
+    """A scripted OpenAI-compatible VLM on loopback: MinerU2.5's prompts (vlm) and general handwriting's."""
+    from docray.operators.vlmparse.prompts import load_contexts
+    from docray.testing import mineru25_script
+    from docray.testing.vlm_scripted import ScriptedVlm
+    from docray.vlm_serve import VlmServer
+
+    lines = json.dumps([{"text": "Handwritten line one", "bbox": [80, 40, 700, 90]}])
+    handwriting = (load_contexts()["general_handwriting"].page.prompt[:60], lines)
+    with VlmServer(ScriptedVlm([handwriting, *mineru25_script.rules()])) as server:
+        yield server
+
+
+@pytest.mark.ray
+@pytest.mark.parametrize("pipeline", ["vlm", "handwriting"])
+def test_vlm_pipelines_finish_over_parquet_input_on_two_cpus(tmp_path, pipeline, scripted_vlm_server):
+    """The VLM pipelines (a scripted model behind the http engine: the bundled models cannot run here) over the
+    same 3-file Parquet input: every document one row, the VLM actor set up once, the rerun resumes."""
+    directory, sources = _parquet_input(tmp_path / "in")
+    spec = apply_overrides(load_pipeline(pipeline), [
+        f"vlm.engine={{kind: http, url: '{scripted_vlm_server.url}', max_concurrency: 4}}", "vlm.resources.num_gpus=0",
+    ])  # fmt: skip
+    out = tmp_path / "out"
+    report = run_pipeline(spec, [str(directory)], str(out), executor=RayExecutor(num_cpus=2, progress_bars=False))
+    assert report.complete and report.shards == 1
+    docs = {r["source"]: r for r in rows(out)}
+    assert sorted(docs) == sources
+    assert docs["s3://corpus/broken.pdf"]["status"] == "error"
+    expected = "Handwritten line one" if pipeline == "handwriting" else "# 1 Introduction"
+    for source in ("s3://corpus/article.pdf", "s3://corpus/scan.pdf"):  # the model reads scans and text layers alike
+        assert docs[source]["status"] == "ok", docs[source]["error"]
+        assert expected in docs[source]["markdown"]
+    assert report.setups == {"vlm": 1}  # the model stage set up once (one actor, one pass)
+    again = run_pipeline(spec, [str(directory)], str(out), executor=RayExecutor(num_cpus=2, progress_bars=False))
+    assert again.stats.documents == 0 and again.output_documents == 3  # resumed: nothing ran again
+
+
 def test_writer_shards_are_directories(tmp_path):
     writer = ResultWriter(str(tmp_path), OutputSpec(), "auto").for_shard("r-00001")
     assert writer.part_path(str(tmp_path), "documents", "x").endswith("documents/shard=r-00001/part-x.parquet")
