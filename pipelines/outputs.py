@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from docray.formats.debug_pdf import layout_pdf, span_pdf
+from docray.formats.indented_json import indent_json_text
 from docray.pipelines.spec import OutputSpec
 from docray.schema import DocKind, Status
 from docray.storage import url_to_fs, write_atomic
@@ -371,4 +372,5 @@ def parquet_bytes(table: pa.Table) -> bytes:
 
 
 def _pretty(text: str | None) -> str:
-    return json.dumps(json.loads(text or "null"), ensure_ascii=False, indent=4)
+    """MinerU's layout of a JSON file (indent 4), from the compact text the assemble stage wrote."""
+    return indent_json_text(text or "null")
