@@ -44,5 +44,17 @@ def engine_class(task: str, kind: str) -> type:
 
 
 def create(task: str, options: Any, threads: int = 1) -> Any:
-    """Build the engine that ``options.kind`` names for ``task``."""
+    """Build the engine that ``options.kind`` names for ``task``, with ``threads`` CPU threads (the CPUs its worker
+    reserved): the engine's own pools get them, and so does OpenCV's, which otherwise starts one thread per core of
+    the machine in every actor whatever OMP_NUM_THREADS says."""
+    bound_opencv_threads(threads)
     return engine_class(task, options.kind).from_options(options, threads=threads)
+
+
+def bound_opencv_threads(threads: int) -> None:
+    """OpenCV's thread pool (image resizes and warps in the model stages) sized to ``threads`` (at least 1)."""
+    try:
+        import cv2
+    except ImportError:  # an engine without OpenCV (e.g. an http VLM client on a slim install)
+        return
+    cv2.setNumThreads(max(1, threads))

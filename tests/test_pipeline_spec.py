@@ -144,3 +144,33 @@ def test_actor_pools_that_reserve_every_cpu_are_reported_before_a_run_hangs():
     halved = build_plan(apply_overrides(load_pipeline("fast"), ["render.concurrency=2", "render.resources.num_cpus=0.5"]))
     assert starved_stages(halved.stages, 2.0) is None
     assert starved_stages(build_plan(load_pipeline("standard")).stages, 2.0) is None  # sized for 2 cores
+
+
+@pytest.mark.parametrize("name", ["standard", "ocr", "vlm", "handwriting"])
+def test_bundled_model_stages_are_pools_that_start_small_enough_for_two_cpus(name):
+    """[min, max] actor pools: Ray Data grows them while work queues and the cluster has room; their floors leave
+    the task stages (and the Parquet read and write tasks) CPUs on a 2-core laptop."""
+    from docray.pipelines.ray_adapter import starved_stages, uses_actor_pool
+
+    overrides = ["vlm.resources.num_gpus=0"] if name in ("vlm", "handwriting") else []
+    plan = build_plan(apply_overrides(load_pipeline(name), overrides))
+    pools = [s for s in plan.stages if uses_actor_pool(s) and s.config.concurrency is not None]
+    assert pools and all(isinstance(s.config.concurrency, tuple) for s in pools)
+    assert all(1 == s.config.concurrency[0] < s.config.concurrency[1] for s in pools)
+    kwargs = map_batches_kwargs(pools[0])
+    assert (kwargs["compute"].min_size, kwargs["compute"].max_size) == pools[0].config.concurrency
+    assert starved_stages(plan.stages, 2.0, {"read": 0.1, "write": 0.1}) is None
+
+
+def test_model_engines_bound_opencv_threads_to_the_worker_cpus():
+    cv2 = pytest.importorskip("cv2")
+    from docray.models.registry import bound_opencv_threads
+
+    before = cv2.getNumThreads()
+    try:
+        bound_opencv_threads(1)
+        assert cv2.getNumThreads() == 1
+        bound_opencv_threads(0)  # fractions of a CPU round to at least one thread
+        assert cv2.getNumThreads() == 1
+    finally:
+        cv2.setNumThreads(before)
