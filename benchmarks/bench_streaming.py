@@ -58,6 +58,7 @@ class CpuSampler:
         self.pid: int | None = None
         self.samples: list[tuple[float, float]] = []  # (seconds since start, busy cores of the machine)
         self.tree: list[tuple[float, float]] = []  # (seconds since start, busy cores of the run's processes)
+        self.tree_cpu_s = 0.0  # CPU seconds of the run's process tree (user + system, ended processes' last reading)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -93,6 +94,7 @@ class CpuSampler:
             tree_now = self._tree_seconds(seen)
             self.samples.append((now - t0, busy))
             self.tree.append((now - t0, (tree_now - tree_before) / max(1e-9, now - last)))
+            self.tree_cpu_s = tree_now
             before, tree_before, last = after, tree_now, now
 
     def __enter__(self) -> CpuSampler:
@@ -122,7 +124,7 @@ def docray(pipeline: str, inputs: str, out: Path, *extra: str) -> dict:
         stdout, stderr = process.communicate()
         wall = time.perf_counter() - t0
         done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
-    if done.returncode not in (0, 1) or not (out / "run.json").is_file():
+    if done.returncode not in (0, 4) or not (out / "run.json").is_file():  # 4: some inputs are error rows (needs_ocr)
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
     report = json.loads((out / "run.json").read_text())["report"]
     return {
@@ -133,6 +135,8 @@ def docray(pipeline: str, inputs: str, out: Path, *extra: str) -> dict:
         "complete": report["output"]["complete"],
         "shards": report["shards"],
         "model_loads": report.get("model_loads"),
+        "cpu_s_run": round(cpu.tree_cpu_s, 1),
+        "cpu_ms_per_page": round(1000 * cpu.tree_cpu_s / max(1, report["pages"]), 1),
         "busy_cores_steady_machine": cpu.steady(),
         "busy_cores_steady_run": cpu.steady(tree=True),
         "cpus": psutil.cpu_count(),
@@ -194,6 +198,38 @@ def cmd_cpu(args, tmp: Path) -> list[dict]:
     return [row]
 
 
+# pymupdf4llm 2.0's settings: its default (PyMuPDF's layout model, and OCR of pages it judges to need it), the
+# layout model without OCR, and its 1.x-style text-layer path (use_layout(False), no model, no OCR)
+PYMUPDF4LLM_SETTINGS = {
+    "default": "",
+    "use_ocr=False": "use_ocr=False",
+    "use_layout(False)": "",
+}
+PEER_SCRIPT = """
+import sys, pymupdf4llm
+if sys.argv[1] == "use_layout(False)":
+    pymupdf4llm.use_layout(False)
+for path in sys.argv[3:]:
+    pymupdf4llm.to_markdown(path{kwargs})
+"""
+
+
+def pymupdf4llm_run(setting: str, pdfs: list[Path]) -> dict:
+    """pymupdf4llm.to_markdown over ``pdfs`` in one subprocess (its start and imports included), with CPU seconds."""
+    script = PEER_SCRIPT.format(kwargs=", " + PYMUPDF4LLM_SETTINGS[setting] if PYMUPDF4LLM_SETTINGS[setting] else "")
+    command = [sys.executable, "-c", script, setting, "-", *map(str, pdfs)]
+    with CpuSampler() as cpu:
+        t0 = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        cpu.pid = process.pid
+        _, stderr = process.communicate()
+        wall = time.perf_counter() - t0
+    if process.returncode:
+        raise RuntimeError(f"pymupdf4llm ({setting}) failed:\n{stderr[-3000:]}")
+    return {"wall_s": round(wall, 2), "cpu_s_run": round(cpu.tree_cpu_s, 1), "busy_cores_steady_run": cpu.steady(tree=True),
+            "ocr_log_lines": stderr.lower().count("ocr")}  # fmt: skip
+
+
 def cmd_peers(args, tmp: Path) -> list[dict]:
     import pymupdf
     import pymupdf4llm
@@ -201,16 +237,17 @@ def cmd_peers(args, tmp: Path) -> list[dict]:
     folder = born_digital(tmp, args.articles)
     pdfs = sorted(folder.glob("*.pdf"))
     pages = 0
-    t0 = time.perf_counter()
     for pdf in pdfs:
         with pymupdf.open(pdf) as doc:
             pages += doc.page_count
-        pymupdf4llm.to_markdown(str(pdf))
-    wall = time.perf_counter() - t0
-    rows = [{"tool": f"pymupdf4llm {getattr(pymupdf4llm, '__version__', '?')} (one process)", "documents": len(pdfs),
-             "pages": pages, "wall_s": round(wall, 2), "pages_per_s": round(pages / wall, 2)}]  # fmt: skip
-    print(json.dumps(rows[-1]), flush=True)
-    for pipeline in ("fast", "standard"):
+    rows = []
+    for setting in PYMUPDF4LLM_SETTINGS if args.peer_settings is None else args.peer_settings:
+        run = pymupdf4llm_run(setting, pdfs)
+        rows.append({"tool": f"pymupdf4llm {getattr(pymupdf4llm, '__version__', '?')} {setting} (one process)",
+                     "documents": len(pdfs), "pages": pages, "pages_per_s": round(pages / run["wall_s"], 2),
+                     "cpu_ms_per_page": round(1000 * run["cpu_s_run"] / pages, 1), **run})  # fmt: skip
+        print(json.dumps(rows[-1]), flush=True)
+    for pipeline in args.pipelines:
         rows.append({"tool": f"docray {pipeline} (ray, CLI)", **docray(pipeline, str(folder), tmp / f"out-{pipeline}")})
         print(json.dumps(rows[-1]), flush=True)
     return rows
@@ -222,6 +259,9 @@ def main() -> None:
     parser.add_argument("--pipeline", default="standard")
     parser.add_argument("--documents", type=int, default=120)
     parser.add_argument("--articles", type=int, default=60)
+    parser.add_argument("--peer-settings", nargs="*", choices=list(PYMUPDF4LLM_SETTINGS), default=None,
+                        help="peers: the pymupdf4llm settings to run (default all; none: --peer-settings with no value)")
+    parser.add_argument("--pipelines", nargs="*", default=["fast", "standard"], help="peers: the docray pipelines to run")
     parser.add_argument("--out", type=Path, default=None, help="JSON results (default benchmarks/results/streaming_WHAT.json)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="docray-stream-") as tmp:
