@@ -18,7 +18,10 @@ Model loads per run come from the run's `run.json` (`report.model_loads`: actors
 * parquet: the same N PDFs as 12 Parquet files and as 1 (columns `source`, `bytes`).
 * cpu: the pipeline over the born-digital PDFs of ../shared/eval (docling_tests, olmocr_bench_sample,
   camelot_tables) plus `--articles` generated 3-page two-column articles.
-* peers: pymupdf4llm.to_markdown over the same PDFs in one process, then docray `fast` and `standard`.
+* peers: pymupdf4llm.to_markdown over the same PDFs in three settings (its default, `use_ocr=False`, and
+  `use_layout(False)`), each in its own process, then docray `fast` and `standard` (`--peer-settings`, `--pipelines`
+  choose). CPU seconds of each run's process tree (`cpu_s_run`) are reported beside wall times: on a shared machine
+  they change much less with load.
 
 Shares the machine with whatever else runs on it: check `uptime` and say so beside the numbers.
 """
