@@ -229,7 +229,8 @@ def pymupdf4llm_run(setting: str, pdfs: list[Path]) -> dict:
         wall = time.perf_counter() - t0
     if process.returncode:
         raise RuntimeError(f"pymupdf4llm ({setting}) failed:\n{stderr[-3000:]}")
-    return {"wall_s": round(wall, 2), "cpu_s_run": round(cpu.tree_cpu_s, 1), "busy_cores_steady_run": cpu.steady(tree=True),
+    return {"wall_s": round(wall, 2), "cpu_s_run": round(cpu.tree_cpu_s, 1),
+            "busy_cores_steady_run": cpu.steady(tree=True),
             "ocr_log_lines": stderr.lower().count("ocr")}  # fmt: skip
 
 
@@ -263,8 +264,8 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=120)
     parser.add_argument("--articles", type=int, default=60)
     parser.add_argument("--peer-settings", nargs="*", choices=list(PYMUPDF4LLM_SETTINGS), default=None,
-                        help="peers: the pymupdf4llm settings to run (default all; none: --peer-settings with no value)")
-    parser.add_argument("--pipelines", nargs="*", default=["fast", "standard"], help="peers: the docray pipelines to run")
+                        help="peers: the pymupdf4llm settings to run (default all; none: the flag alone)")
+    parser.add_argument("--pipelines", nargs="*", default=["fast", "standard"], help="peers: docray pipelines to run")
     parser.add_argument("--out", type=Path, default=None, help="JSON results (default benchmarks/results/streaming_WHAT.json)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="docray-stream-") as tmp:

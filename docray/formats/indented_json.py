@@ -30,7 +30,8 @@ def _table(*chars: str) -> np.ndarray:
     return table
 
 
-_OPENS, _CLOSES, _SEPARATORS, _WHITESPACE = _table("[", "{"), _table("]", "}"), _table(",", ":"), _table(" ", "\t", "\n", "\r")
+_OPENS, _CLOSES, _SEPARATORS = _table("[", "{"), _table("]", "}"), _table(",", ":")
+_WHITESPACE = _table(" ", "\t", "\n", "\r")
 
 
 def indent_json_text(text: str) -> str:
@@ -44,7 +45,8 @@ def indent_json_text(text: str) -> str:
     if _NOT_CONTROL_ESCAPE.search(masked):  # ensure_ascii=True text: json.dumps would write the characters
         return json.dumps(json.loads(text), ensure_ascii=False, indent=INDENT)
     data = np.frombuffer(masked.encode("utf-8", "surrogatepass"), np.uint8)  # brackets and quotes are single bytes
-    outside = (np.cumsum(data == _QUOTE) & 1) == 0  # not inside a string (a closing quote counts as outside)
+    # not inside a string (a closing quote counts as outside); a uint8 count wraps but keeps its parity
+    outside = (np.cumsum(data == _QUOTE, dtype=np.uint8) & 1) == 0
     opens, closes = _OPENS[data] & outside, _CLOSES[data] & outside
     separators = _SEPARATORS[data] & outside
     after_separator = np.zeros_like(outside)
@@ -56,16 +58,19 @@ def indent_json_text(text: str) -> str:
     empty[:-1] = opens[:-1] & closes[1:]
     closes_empty = np.zeros_like(outside)
     closes_empty[1:] = empty[:-1]
-    depth = np.cumsum(opens.astype(np.int32) - closes)  # depth after each byte
+    depth = np.cumsum(opens, dtype=np.int32) - np.cumsum(closes, dtype=np.int32)  # depth after each byte
     comma_space = after_separator & (np.roll(data, 1) == ord(","))  # the space after an item separator: a line break
     breaks = np.zeros_like(outside)  # a line break and indent goes before these bytes
     breaks[1:] = (opens & ~empty)[:-1] | comma_space[:-1]
     breaks |= closes & ~closes_empty
     before = np.empty_like(depth)
     before[0], before[1:] = 0, depth[:-1]
-    inserted = np.where(breaks, 1 + INDENT * np.where(closes, depth, before), 0)  # bytes inserted before each byte
+    # bytes inserted before each byte: a newline and the indent of the depth there
+    inserted = np.where(breaks, 1 + INDENT * np.where(closes, depth, before), 0).astype(np.int32)
     keep = ~comma_space
-    position = np.arange(data.size) + np.cumsum(inserted) - np.cumsum(comma_space) + comma_space
+    # where each kept byte lands: after the bytes inserted up to it, less the removed spaces before it
+    position = np.cumsum(inserted, dtype=np.int64) - np.cumsum(comma_space, dtype=np.int64)
+    position += np.arange(data.size, dtype=np.int64)
     out = np.full(data.size + int(inserted.sum()) - int(comma_space.sum()), _SPACE, np.uint8)
     out[position[keep]] = data[keep]
     out[(position - inserted)[breaks]] = _NEWLINE
