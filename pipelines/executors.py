@@ -200,7 +200,8 @@ def root_cause(exc: BaseException) -> str:
 
 
 def init_ray(address: str | None = None, num_cpus: int | None = None, verbose: bool = True) -> None:
-    """Connect to ``address`` (a running cluster, "auto") or start an embedded local Ray.
+    """Connect to ``address`` (a running cluster, "auto"; else $RAY_ADDRESS when set) or start an embedded local Ray
+    of its own, even when a ``ray start`` cluster runs on this machine.
 
     Without ``verbose`` Ray Data's INFO lines stay out of the terminal (they still go to Ray's session logs)."""
     import ray
@@ -210,9 +211,12 @@ def init_ray(address: str | None = None, num_cpus: int | None = None, verbose: b
     if ray.is_initialized():
         return
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    embedded = address is None and not os.environ.get("RAY_ADDRESS")  # RAY_ADDRESS: a Ray job's entrypoint
     ray.init(
-        address=address,
-        num_cpus=num_cpus if address is None else None,
+        # "local": a Ray of its own; with None, Ray joins whatever cluster `ray start` (or ray.cluster_utils) last
+        # recorded in /tmp/ray/ray_current_cluster on this machine, and refuses num_cpus there
+        address="local" if embedded else address,
+        num_cpus=num_cpus if embedded else None,
         include_dashboard=False,
         ignore_reinit_error=True,
         log_to_driver=True,

@@ -87,3 +87,23 @@ def test_a_worker_node_removed_mid_run_leaves_every_document_exactly_once(tmp_pa
     keys = Counter(zip(pages.column("source").to_pylist(), pages.column("page_idx").to_pylist()))
     assert max(keys.values()) == 1 and len(keys) == corpus.total_pages
     assert len([node for node in ray.nodes() if node["Alive"]]) == 2  # the run finished on the nodes left
+
+
+def test_an_embedded_run_starts_a_ray_of_its_own_beside_a_running_cluster(tmp_path):
+    """A cluster that Ray's utilities (or `ray start`) run on this machine is recorded in /tmp/ray; an executor
+    without an address still starts its own Ray with its own CPUs instead of joining it (or failing on num_cpus)."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    ray.shutdown()
+    other = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        corpus = write_corpus(tmp_path / "in", 3, corrupt_fraction=0.0, pages=(1, 1), seed=1)
+        report = run_pipeline(load_pipeline("fast"), [str(corpus.directory)], str(tmp_path / "out"),
+                              executor=RayExecutor(num_cpus=2, progress_bars=False))  # fmt: skip
+        assert report.complete and report.stats.documents == 3
+        assert ray.get_runtime_context().gcs_address != other.address
+        assert ray.cluster_resources().get("CPU") == 2
+    finally:
+        ray.shutdown()
+        other.shutdown()
