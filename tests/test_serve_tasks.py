@@ -1,0 +1,57 @@
+"""The task queue without HTTP: a task run in this process on the real pipelines (in-process executor)."""
+
+from __future__ import annotations
+
+from docray.serve.config import ServeConfig
+from docray.serve.forms import ParseForm
+from docray.serve.limits import check_upload
+from docray.serve.store import TaskStatus, TaskStore
+from docray.serve.tasks import TaskQueue, WarmLocalExecutor
+from docray.testing.pdfs import simple_pdf
+from docray.testing.tables import prose_pdf
+
+
+def queue_for(tmp_path, **settings) -> TaskQueue:
+    config = ServeConfig(output_root=str(tmp_path / "root"), executor="local", pipeline="fast", **settings)
+    return TaskQueue(config, TaskStore(config.db_path()))
+
+
+def run_next(queue: TaskQueue, executor: WarmLocalExecutor):
+    task = queue.store.claim_next()
+    queue.run(task, executor)
+    return queue.store.get(task.id)
+
+
+def test_files_with_different_languages_run_as_groups_into_one_result(tmp_path):
+    queue = queue_for(tmp_path)
+    files = [check_upload("one.pdf", prose_pdf()), check_upload("two.pdf", simple_pdf(2))]
+    submitted = queue.submit(ParseForm(lang_list=["en", "ch"]), files, "anonymous")
+    assert [f["lang"] for f in submitted.files] == ["en", "ch"] and submitted.pages_total == 3
+    done = run_next(queue, WarmLocalExecutor())
+    assert done.status == TaskStatus.COMPLETED
+    assert [(r["name"], r["status"]) for r in done.rows] == [("one", "ok"), ("two", "ok")]
+    assert done.pages_done == 3 and done.documents_done == 2
+
+
+def test_a_task_over_its_time_fails_between_documents(tmp_path):
+    queue = queue_for(tmp_path, task_timeout_s=0.001)
+    files = [check_upload(f"d{i}.pdf", simple_pdf(1)) for i in range(3)]
+    queue.submit(ParseForm(), files, "anonymous")
+    done = run_next(queue, WarmLocalExecutor())
+    assert done.status == TaskStatus.FAILED and "ran over" in done.error
+
+
+def test_warm_executor_sets_up_each_stage_once(tmp_path):
+    from docray.pipelines.plan import build_plan
+    from docray.serve.forms import build_spec
+
+    queue = queue_for(tmp_path)
+    executor = WarmLocalExecutor()
+    first_setups = None
+    for i in range(2):
+        queue.submit(ParseForm(), [check_upload(f"d{i}.pdf", simple_pdf(1))], "anonymous")
+        assert run_next(queue, executor).status == TaskStatus.COMPLETED
+        first_setups = first_setups or {id(op) for op in executor._warm.values()}
+    stages = build_plan(build_spec(ParseForm(), queue.config, None)).stages
+    assert len(executor._warm) == len(stages)  # one set-up per stage ...
+    assert {id(op) for op in executor._warm.values()} == first_setups  # ... made by the first task, reused by the second
