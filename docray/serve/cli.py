@@ -29,6 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=1, help="tasks run at the same time (default 1)")
     p.add_argument("--request-timeout", type=float, default=600.0, help="POST /file_parse waits this long, then 504 with the task id")
     p.add_argument("--task-timeout", type=float, default=3600.0, help="a task running longer fails (checked between documents)")
+    p.add_argument("--max-attempts", type=int, default=3, help="a task interrupted by this many server stops fails (default 3)")
     p.add_argument("--allow-server-url", action="append", default=[],
                    help="a VLM server URL clients may name in server_url (vlm-http-client); repeatable; default none")  # fmt: skip
     p.add_argument("--vlm-server-url", default=None, help="this server's VLM server for vlm-http-client requests without server_url")
@@ -45,6 +46,7 @@ def config_from(args: argparse.Namespace, environ: dict[str, str] | None = None)
         pipeline=args.pipeline, api_keys=keys, max_upload_mb=args.max_upload_mb, max_files=args.max_files,
         max_pages=args.max_pages, rate_per_minute=args.rate_per_minute, queue_size=args.queue_size,
         workers=args.workers, request_timeout_s=args.request_timeout, task_timeout_s=args.task_timeout,
+        max_attempts=args.max_attempts,
         allowed_server_urls=args.allow_server_url, vlm_server_url=args.vlm_server_url,
     )  # fmt: skip
 
