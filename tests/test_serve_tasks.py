@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+
+import pytest
+
 from docray.serve.config import ServeConfig
 from docray.serve.forms import ParseForm
 from docray.serve.limits import check_upload
+from docray.serve.results import result_json, result_zip
 from docray.serve.store import TaskStatus, TaskStore
 from docray.serve.tasks import TaskQueue, WarmLocalExecutor
 from docray.testing.pdfs import simple_pdf
@@ -55,3 +61,19 @@ def test_warm_executor_sets_up_each_stage_once(tmp_path):
     stages = build_plan(build_spec(ParseForm(), queue.config, None)).stages
     assert len(executor._warm) == len(stages)  # one set-up per stage ...
     assert {id(op) for op in executor._warm.values()} == first_setups  # ... made by the first task, reused by the second
+
+
+def test_an_fsspec_output_root_holds_uploads_and_results(tmp_path):
+    config = ServeConfig(output_root="memory://serve-root", state_db=str(tmp_path / "tasks.sqlite3"), executor="local", pipeline="fast")
+    queue = TaskQueue(config, TaskStore(config.db_path()))
+    queue.submit(ParseForm(return_content_list=True), [check_upload("paper.pdf", prose_pdf())], "anonymous")
+    done = run_next(queue, WarmLocalExecutor())
+    assert done.status == TaskStatus.COMPLETED and done.files[0]["stored"].startswith("memory://serve-root/tasks/")
+    answer = result_json(done, f"{queue.task_dir(done.id)}/out")
+    assert answer["results"]["paper"]["md_content"].startswith("# Introduction") and answer["results"]["paper"]["content_list"]
+    assert "paper/auto/paper.md" in zipfile.ZipFile(io.BytesIO(result_zip(done, f"{queue.task_dir(done.id)}/out"))).namelist()
+
+
+def test_a_remote_output_root_needs_a_local_state_db():
+    with pytest.raises(ValueError, match="--state-db"):
+        ServeConfig(output_root="s3://bucket/serve").db_path()

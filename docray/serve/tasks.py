@@ -92,7 +92,7 @@ class TaskQueue:
 
     def submit(self, form: ParseForm, files: list[CheckedFile], client: str) -> Task:
         """Store the uploads and queue a task; 413 over the page cap, 503 when the queue is full."""
-        for index, upload in enumerate(files):
+        for upload in files:
             upload.pages = pages_in_range(upload.data, upload.kind, form.start_page_id, form.end_page())
         total = sum(upload.pages for upload in files)
         if total > self.config.max_pages:
