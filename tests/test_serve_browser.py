@@ -88,6 +88,24 @@ def test_upload_progress_and_result_in_chromium(browser, server, tmp_path):
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
 
 
+def test_formulas_render_as_mathml(browser, server, tmp_path):
+    from docray.testing.inline_math import unicode_document
+
+    pdf = tmp_path / "math.pdf"
+    pdf.write_bytes(unicode_document().pdf)
+    submit(browser, server, pdf, KEY)
+    WebDriverWait(browser, 120).until(lambda b: "shown" in b.find_element(By.ID, "result").get_attribute("class"))
+    browser.switch_to.frame(browser.find_element(By.ID, "markdown-frame"))
+    formulas = browser.find_elements(By.TAG_NAME, "math")
+    assert len(formulas) >= 10 and browser.find_elements(By.CSS_SELECTOR, "math[display=block]")
+    sizes = [browser.execute_script("const r = arguments[0].getBoundingClientRect(); return [r.width, r.height]", f) for f in formulas[:5]]
+    assert all(w > 5 and h > 5 for w, h in sizes), sizes  # laid out by Chromium's MathML, not left as text
+    assert "$" not in browser.find_element(By.TAG_NAME, "body").text.replace("US$", "")
+    browser.switch_to.default_content()
+    shot = tmp_path / "docray-serve-math.png"
+    assert browser.save_screenshot(str(shot))
+
+
 def test_a_refusal_is_shown(browser, server, tmp_path):
     pdf = tmp_path / "any.pdf"
     pdf.write_bytes(report_with_table_and_figure().pdf)
