@@ -3,6 +3,7 @@
 import asyncio
 import time
 from contextlib import asynccontextmanager
+from enum import Enum
 from importlib import resources
 from typing import Annotated, Any
 
@@ -17,6 +18,13 @@ from docray.serve.limits import ApiKeys, CheckedFile, RateLimiter, Refusal, chec
 from docray.serve.results import error_rows, result_json, result_zip
 from docray.serve.store import FINAL, Task, TaskStatus, TaskStore
 from docray.serve.tasks import TaskQueue
+
+class ResultFormat(str, Enum):
+    """``GET /tasks/{id}/result?format=``: override the task's response_format_zip."""
+
+    JSON = "json"
+    ZIP = "zip"
+
 
 POLL_S = 0.1
 SANDBOX_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -176,13 +184,11 @@ def create_app(config: ServeConfig) -> FastAPI:
         }  # fmt: skip
 
     @app.get("/tasks/{task_id}/result", name="task_result", summary="202 until done; the result; 409 for a failed task")
-    def task_result(request: Request, task_id: str, who: Annotated[str, Depends(client)], format: str | None = None) -> Response:
+    def task_result(request: Request, task_id: str, who: Annotated[str, Depends(client)], format: ResultFormat | None = None) -> Response:
         task = own_task(task_id, who)
         if task.status not in FINAL:
             return JSONResponse({**task_links(request, task), "queued_ahead": store.queued_ahead(task)}, status_code=202)
-        if format not in (None, "json", "zip"):
-            raise Refusal(400, "format is json or zip")
-        as_zip = ParseForm(**task.form).response_format_zip if format is None else format == "zip"
+        as_zip = ParseForm(**task.form).response_format_zip if format is None else format == ResultFormat.ZIP
         return finished_answer(task, as_zip)
 
     @app.get("/tasks/{task_id}/pages/{name}/{page}.png", summary="A page of a task's document, rendered (for the web page)")

@@ -25,12 +25,12 @@ class ParseForm(BaseModel):
     formula_enable: bool = Field(True, description="formula recognition")
     table_enable: bool = Field(True, description="table recognition")
     server_url: str | None = Field(None, description="OpenAI-compatible VLM server for vlm-http-client (only those the server allows)")
-    return_md: bool = True
-    return_middle_json: bool = False
-    return_model_output: bool = False
-    return_content_list: bool = False
-    return_images: bool = False
-    response_format_zip: bool = False
+    return_md: bool = Field(True, description="answer md_content (<name>.md)")
+    return_middle_json: bool = Field(False, description="answer middle_json (<name>_middle.json, as text)")
+    return_model_output: bool = Field(False, description="answer model_output (<name>_model.json, as text)")
+    return_content_list: bool = Field(False, description="answer content_list (<name>_content_list.json, as text)")
+    return_images: bool = Field(False, description="answer images: {file name: data URI}")
+    response_format_zip: bool = Field(False, description="answer a ZIP laid out like MinerU's output folder")
     start_page_id: int = Field(0, ge=0, description="first page, 0-based")
     end_page_id: int = Field(MINERU_END_PAGE, ge=0, description="last page, 0-based, inclusive")
 
