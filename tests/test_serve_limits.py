@@ -76,6 +76,12 @@ def test_uploads_over_the_cap_answer_413(keyed):
     assert chunked.status_code == 413
 
 
+def test_too_many_files_answer_413(keyed):
+    files = [("files", (f"f{i}.pdf", simple_pdf(1), "application/pdf")) for i in range(21)]  # --max-files 20 (default)
+    answer = requests.post(f"{keyed.url}/tasks", files=files, headers=bearer("k-one"), timeout=30)
+    assert answer.status_code == 413 and "at most 20" in answer.json()["detail"]
+
+
 def test_pages_over_the_cap_answer_413_and_the_range_counts(keyed):
     six = simple_pdf(6)
     over = requests.post(f"{keyed.url}/tasks", files=pdf_files(six), headers=bearer("k-one"), timeout=30)

@@ -24,7 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-upload-mb", type=float, default=100.0, help="largest request, MiB (413 above; default 100)")
     p.add_argument("--max-files", type=int, default=20, help="most files a request (default 20)")
     p.add_argument("--max-pages", type=int, default=1000, help="most pages a task, in the asked range (413 above; default 1000)")
-    p.add_argument("--rate-per-minute", type=int, default=0, help="submissions a minute per key (429 above; default 0: no limit)")
+    p.add_argument("--rate-per-minute", type=int, default=0, help="submissions a minute per key, or per client address without keys (429 above; default 0: no limit)")
     p.add_argument("--queue-size", type=int, default=64, help="most waiting tasks (503 above; default 64)")
     p.add_argument("--workers", type=int, default=1, help="tasks run at the same time (default 1)")
     p.add_argument("--request-timeout", type=float, default=600.0, help="POST /file_parse waits this long, then 504 with the task id")

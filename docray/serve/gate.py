@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from docray.serve.limits import ApiKeys, RateLimiter, Refusal
+from docray.serve.limits import ANONYMOUS, ApiKeys, RateLimiter, Refusal
 
 PUBLIC_PATHS = ("/", "/health", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc")
 
@@ -30,7 +30,8 @@ class Gate:
             if scope["path"] not in PUBLIC_PATHS:
                 who = self.keys.client_of(headers.get("authorization"))
                 if scope["method"] == "POST" and scope["path"] in self.submit_paths:
-                    self.rate.take(who)
+                    address = (scope.get("client") or ("unknown",))[0]
+                    self.rate.take(who if who != ANONYMOUS else f"address:{address}")  # no keys: per client address
             length = headers.get("content-length")
             if length is not None and length.isdigit() and int(length) > self.max_bytes:
                 raise Refusal(413, f"the request has {int(length)} bytes, over this server's limit of {self.max_bytes}")
