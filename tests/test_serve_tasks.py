@@ -77,3 +77,21 @@ def test_an_fsspec_output_root_holds_uploads_and_results(tmp_path):
 def test_a_remote_output_root_needs_a_local_state_db():
     with pytest.raises(ValueError, match="--state-db"):
         ServeConfig(output_root="s3://bucket/serve").db_path()
+
+
+def test_run_watcher_copies_a_runs_progress_into_the_task(tmp_path):
+    from docray.serve.forms import build_spec
+    from docray.serve.tasks import RunWatcher
+
+    queue = queue_for(tmp_path)
+    submitted = queue.submit(ParseForm(), [check_upload("a.pdf", simple_pdf(3)), check_upload("b.pdf", simple_pdf(2))], "anonymous")
+    run_next(queue, WarmLocalExecutor())  # a real run: its progress.json says 2 documents, 5 pages
+    queue.store.progress(submitted.id, pages_done=0, documents_done=0)
+    state_dir = build_spec(ParseForm(), queue.config, None).output.state_dir
+    watcher = RunWatcher(queue.store, submitted.id, f"{queue.task_dir(submitted.id)}/out/{state_dir}/progress.json",
+                         base={"pages": 1, "documents": 1})  # fmt: skip
+    assert watcher.poll_once() == {"pages": 6, "documents": 3}
+    task = queue.store.get(submitted.id)
+    assert (task.pages_done, task.documents_done) == (6, 3)
+    missing = RunWatcher(queue.store, submitted.id, str(tmp_path / "nothing.json"), base={"pages": 0, "documents": 0})
+    assert missing.poll_once() is None

@@ -9,6 +9,7 @@ loaded between tasks.  A task started again after a server stop resumes: documen
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -56,6 +57,41 @@ class WarmLocalExecutor(LocalExecutor):
         while len(self._warm) > self.keep:
             self._warm.popitem(last=False)
         return found
+
+
+class RunWatcher:
+    """Copies a run's ``progress.json`` (rewritten by the runner as parts are written: the Ray executor's only
+    progress) into the task's pages and documents done, every ``every_s`` seconds until stopped."""
+
+    def __init__(self, store: TaskStore, task_id: str, progress_url: str, base: dict[str, int], every_s: float = 1.0):
+        self.store, self.task_id, self.progress_url, self.base, self.every_s = store, task_id, progress_url, dict(base), every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._follow, name=f"docray-serve-watch-{task_id[:8]}", daemon=True)
+
+    def poll_once(self) -> dict[str, int] | None:
+        """Read progress.json once; the progress it gives (also stored), or None when there is none yet."""
+        fs, path = url_to_fs(self.progress_url)
+        try:
+            with fs.open(path, "r") as handle:
+                progress = json.load(handle)
+        except (FileNotFoundError, ValueError):  # not written yet, or being replaced
+            return None
+        done = {"pages": self.base["pages"] + int(progress.get("pages") or 0),
+                "documents": self.base["documents"] + int(progress.get("documents") or 0)}  # fmt: skip
+        self.store.progress(self.task_id, pages_done=done["pages"], documents_done=done["documents"])
+        return done
+
+    def _follow(self) -> None:
+        while not self._stop.wait(self.every_s):
+            self.poll_once()
+
+    def __enter__(self) -> RunWatcher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
 
 
 class TaskQueue:
@@ -163,10 +199,13 @@ class TaskQueue:
 
                 if name == "local":
                     local.progress = progress
-                    executor = local
+                    run_pipeline(spec, expanded, out, executor=local)
                 else:
                     executor = make_executor(name, address=self.config.address, progress_bars=False, verbose=False)
-                run_pipeline(spec, expanded, out, executor=executor)
+                    progress_url = f"{out}/{spec.output.state_dir}/progress.json"
+                    with RunWatcher(self.store, task.id, progress_url, base) as watcher:
+                        run_pipeline(spec, expanded, out, executor=executor)
+                    done.update(watcher.poll_once() or {})
                 if time.time() > deadline:
                     raise TaskTimeout(f"the task ran over {self.config.task_timeout_s:g} s")
         except (FormError, TaskTimeout) as exc:
