@@ -1,4 +1,4 @@
-"""docray's command line: ``docray run`` (pipelines), ``docray parse`` (MinerU-style), ``docray serve`` (the parsing API) and ``docray eval`` (scores)."""
+"""docray's command line: ``docray run`` (pipelines), ``parse`` (MinerU-style), ``serve`` (an API) and ``eval``."""
 
 from __future__ import annotations
 
