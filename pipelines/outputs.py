@@ -253,8 +253,8 @@ def read_original_pdf(row: dict[str, Any], storage_options: dict[str, Any]) -> b
     bytes were in a Parquet row), unreadable sources and sources whose content changed.
     """
     source = row.get("source") or ""
-    if row.get("kind") == DocKind.IMAGE.value:
-        raise SkipFile("an image input has no original PDF to draw on or copy")
+    if row.get("kind") != DocKind.PDF.value:
+        raise SkipFile(f"a {row.get('kind')} input (not a PDF) has no original PDF to draw on or copy")
     if PARQUET_SOURCE_MARK in source:
         raise SkipFile(f"{source} names a Parquet row, not a readable file")
     try:
