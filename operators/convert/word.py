@@ -33,8 +33,9 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import parse_xml
 from docx.oxml.ns import qn
 
+from docray.operators.base import DocrayError
 from docray.operators.convert.blocks import Cell, ConvertedPage, PageBuilder
-from docray.schema import BlockType
+from docray.schema import BlockType, ErrorCode
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 M_NS = "http://schemas.openxmlformats.org/officeDocument/2006/math"
@@ -49,7 +50,24 @@ _RECURSE = {qn("w:hyperlink"), qn("w:ins"), qn("w:smartTag"), qn("w:fldSimple"),
 
 
 def convert(data: bytes) -> list[ConvertedPage]:
-    return WordReader(Document(io.BytesIO(data))).pages()
+    try:
+        document = Document(io.BytesIO(data))
+    except KeyError as exc:  # python-docx finds no officeDocument relationship of the Transitional namespace
+        if b"purl.oclc.org/ooxml" in data or _strict(data):
+            raise DocrayError(
+                ErrorCode.CONVERT_FAILED,
+                "a Strict OOXML (ISO/IEC 29500 Strict) Word file: python-docx reads Transitional OOXML only; "
+                "save it as a standard .docx",
+            ) from exc
+        raise
+    return WordReader(document).pages()
+
+
+def _strict(data: bytes) -> bool:
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return b"purl.oclc.org/ooxml" in archive.read("_rels/.rels")
 
 
 def omml_latex(element) -> str:
