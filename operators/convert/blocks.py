@@ -53,7 +53,7 @@ def table_html(rows: list[list[Cell]]) -> str:
             attrs = (f' rowspan="{cell.rowspan}"' if cell.rowspan > 1 else "") + (
                 f' colspan="{cell.colspan}"' if cell.colspan > 1 else ""
             )
-            text = html.escape(cell.text).replace("\n", "<br>")
+            text = html.escape(cell.text, quote=False).replace("\n", "<br>")
             out.append(f"<td{attrs}>{text}</td>")
         out.append("</tr>")
     out.append("</table>")
@@ -119,6 +119,7 @@ class PageBuilder:
         self._list: list[str] = []
         self._list_box: BBox | None = None
         self._numbers: dict[int, int] = {}
+        self._top_ordered: bool | None = None
         self._code: list[str] = []
 
     # ------------------------------------------------------------------ content
@@ -139,6 +140,10 @@ class PageBuilder:
             return
         self._flush_code()
         depth = max(0, depth)
+        if depth == 0 and self._list and self._top_ordered is not None and self._top_ordered != ordered:
+            self._flush_list()  # a bulleted list after a numbered one (or the reverse) is another list
+        if depth == 0:
+            self._top_ordered = ordered
         for deeper in [d for d in self._numbers if d > depth]:
             del self._numbers[deeper]
         if ordered:
@@ -232,7 +237,7 @@ class PageBuilder:
     def _flush_list(self) -> None:
         if self._list:
             block = Block(type=BlockType.LIST, bbox=self._list_box or _NO_BOX, text="\n".join(self._list))
-            self._list, self._list_box, self._numbers = [], None, {}
+            self._list, self._list_box, self._numbers, self._top_ordered = [], None, {}, None
             self._page.blocks.append(block)
 
     def _flush_code(self) -> None:

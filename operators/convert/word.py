@@ -46,6 +46,7 @@ V_NS = "urn:schemas-microsoft-com:vml"
 _MONO = re.compile(r"courier|consolas|mono|menlo|lucida console|source code", re.IGNORECASE)
 _CODE_STYLE = re.compile(r"code|source|preformatted|html", re.IGNORECASE)
 _HEADING = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
+_LIST_STYLE_LEVEL = re.compile(r"^list(?: bullet| number| continue)? (\d)$", re.IGNORECASE)  # "List Bullet 2": depth 1
 _RECURSE = {qn("w:hyperlink"), qn("w:ins"), qn("w:smartTag"), qn("w:fldSimple"), qn("w:customXml"), qn("w:moveTo"), qn("w:dir"), qn("w:bdo")}
 
 
@@ -71,15 +72,14 @@ def _strict(data: bytes) -> bool:
 
 
 def omml_latex(element) -> str:
-    """LaTeX of an ``m:oMath`` element (dwml), '' when it cannot be converted."""
+    """LaTeX of an ``m:oMath`` element (dwml); its plain text when dwml cannot convert it (not silently dropped)."""
     from dwml.omml import oMath2Latex
+    from lxml import etree
 
     try:
-        from lxml import etree
-
         return str(oMath2Latex(ElementTree.fromstring(etree.tostring(element)))).strip()
     except Exception:
-        return ""
+        return "".join(t.text or "" for t in element.iter(f"{{{M_NS}}}t")).strip()
 
 
 class _Run:
@@ -153,7 +153,8 @@ class WordReader:
                     self.builder.text(text)
             elif numbering is not None:
                 depth, ordered = numbering
-                self.builder.list_item(text, depth, ordered)
+                styled = _LIST_STYLE_LEVEL.match(style.strip())
+                self.builder.list_item(text, max(depth, int(styled.group(1)) - 1 if styled else 0), ordered)
             elif _CODE_STYLE.search(style) or (run.text_runs and run.mono_runs == run.text_runs):
                 for line in "".join(run.text).split("\n"):
                     self.builder.code_line(line)
