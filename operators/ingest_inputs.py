@@ -34,6 +34,7 @@ SUPPORTED_SUFFIXES = (
     # converted natively (operators/convert/); ingest sniffs each file's real format from its bytes
     ".docx", ".docm", ".dotx", ".pptx", ".pptm", ".ppsx", ".xlsx", ".xlsm", ".xltx",
     ".html", ".htm", ".xhtml", ".epub", ".odt", ".ods", ".odp", ".csv", ".tsv",
+    ".doc", ".xls", ".ppt",  # binary Office: listed so each becomes a clear legacy_office error row, not skipped
 )  # fmt: skip
 PARQUET_SUFFIX = ".parquet"
 SOURCE_COLUMN_CANDIDATES = ("source", "path", "url", "uri")  # tried in order when none is named
