@@ -9,7 +9,7 @@ Data: ../shared/eval/docling_office (Docling's test documents, `<format>/sources
 pipeline's stages in this process (ingest, render (which converts it, in render's isolated child process),
 the model stages (which pass converted pages by), assemble, quality), as `docray run` runs them with the local
 executor; the time is that whole per-document run. markitdown (`MarkItDown().convert(path)`) reads the same
-files; its time is that call. Scores per format, means over the format's documents (a document that fails
+files in `--markitdown-python`'s environment (default: this one); its time is that call. Scores per format, means over the format's documents (a document that fails
 scores text NED 1 and no tables/headings):
 
 * text NED: :func:`docray.evaluation.markdown_structure.text_ned` (normalised edit distance of the plain
@@ -17,7 +17,9 @@ scores text NED 1 and no tables/headings):
 * headings / tables: totals found in the output against the reference's totals (ATX headings; HTML or pipe tables);
 * TEDS: mean tree-edit-distance similarity (:func:`docray.evaluation.teds.teds`) of the i-th table of the output
   with the i-th table of the reference, over documents where both have tables;
-* docs/s: documents per second, one process, one document at a time.
+* docs/s: documents per second, one process, one document at a time (docray: the whole pipeline run above,
+  render's isolated child process included; "converter only": sniffing and converting in this process, the
+  work the pipeline adds to reading bytes and writing outputs).
 
 Every docray document must come out as exactly one row (ok, or an error with an error_code) and its
 content_list.json and middle.json must validate (:mod:`docray.formats.mineru_schema`); the script fails otherwise.
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -106,21 +109,52 @@ def run_docray(pipeline: str, items: list[tuple[str, Path, Path]]) -> list[dict]
     return rows
 
 
-def run_markitdown(items: list[tuple[str, Path, Path]]) -> list[dict]:
-    from markitdown import MarkItDown
+_MARKITDOWN_SCRIPT = """
+import json, sys, time
+from markitdown import MarkItDown
+converter = MarkItDown()
+out = []
+for path in json.load(sys.stdin):
+    t0 = time.perf_counter()
+    try:
+        markdown, error = converter.convert(path).text_content, None
+    except Exception as exc:
+        markdown, error = None, f"{type(exc).__name__}: {str(exc)[:300]}"
+    out.append([markdown, error, time.perf_counter() - t0])
+json.dump(out, sys.stdout)
+"""
 
-    converter = MarkItDown()
+
+def run_markitdown(items: list[tuple[str, Path, Path]], python: str) -> list[dict]:
+    """markitdown over the files in ``python`` (an interpreter with markitdown installed; see the README for why
+    it may be another environment than docray's), one process, one file at a time."""
+    paths = json.dumps([str(source) for _, source, _ in items])
+    done = subprocess.run([python, "-c", _MARKITDOWN_SCRIPT], input=paths, capture_output=True, text=True, check=True)
     rows = []
-    for fmt, source, reference in items:
-        t0 = time.perf_counter()
-        try:
-            markdown, error = converter.convert(str(source)).text_content, None
-        except Exception as exc:  # markitdown raises on formats it cannot read
-            markdown, error = None, f"{type(exc).__name__}: {str(exc)[:200]}"
-        seconds = time.perf_counter() - t0
+    for (fmt, source, reference), (markdown, error, seconds) in zip(items, json.loads(done.stdout)):
         rows.append({"format": fmt, "file": source.name, "status": "error" if error else "ok", "error": error,
                      "seconds": seconds, **score(markdown, reference.read_text())})  # fmt: skip
     return rows
+
+
+def converter_seconds(items: list[tuple[str, Path, Path]]) -> list[float]:
+    """Seconds of docray's converter alone per document (sniff + convert + blocks to page layouts), in this process."""
+    from docray.operators.convert import converted_page_fields
+    from docray.operators.convert.layout import converted_page_layout
+    from docray.operators.convert.sniff import sniff_container
+
+    seconds = []
+    for _, source, _ in items:
+        data = source.read_bytes()
+        t0 = time.perf_counter()
+        try:
+            sniffed = sniff_container(data, source.name)
+            if sniffed is not None:
+                [converted_page_layout(row) for row in converted_page_fields(sniffed[0].value, data, range)]
+        except Exception:
+            pass  # failures are scored by the pipeline run; this only times the work
+        seconds.append(time.perf_counter() - t0)
+    return seconds
 
 
 def summary(rows: list[dict]) -> dict[str, dict]:
@@ -139,20 +173,22 @@ def summary(rows: list[dict]) -> dict[str, dict]:
             "teds": statistics.mean(scored) if scored else None,
             "teds_docs": len(scored),
             "docs_per_s": len(mine) / sum(r["seconds"] for r in mine),
+            "convert_docs_per_s": len(mine) / sum(r["convert_seconds"] for r in mine) if "convert_seconds" in mine[0] else None,
         }
     return out
 
 
 def markdown_table(ours: dict[str, dict], peer: dict[str, dict] | None) -> str:
-    lines = ["| format | docs | tool | ok | text NED | headings (out/ref) | tables (out/ref) | TEDS (docs) | docs/s |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    lines = ["| format | docs | tool | ok | text NED | headings (out/ref) | tables (out/ref) | TEDS (docs) | docs/s | docs/s converter only |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
     for fmt, s in ours.items():
         for tool, row in (("docray", s), ("markitdown", (peer or {}).get(fmt))):
             if row is None:
                 continue
             teds_text = f"{row['teds']:.3f} ({row['teds_docs']})" if row["teds"] is not None else "-"
             lines.append(f"| {fmt} | {row['docs']} | {tool} | {row['ok']} | {row['ned']:.3f} | {row['headings']} | "
-                         f"{row['tables']} | {teds_text} | {row['docs_per_s']:.1f} |")  # fmt: skip
+                         f"{row['tables']} | {teds_text} | {row['docs_per_s']:.1f} | "
+                         f"{'-' if row['convert_docs_per_s'] is None else format(row['convert_docs_per_s'], '.1f')} |")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -162,12 +198,15 @@ def main() -> None:
     parser.add_argument("--pipeline", default="fast")
     parser.add_argument("--formats", default=",".join(FORMATS))
     parser.add_argument("--no-markitdown", action="store_true")
+    parser.add_argument("--markitdown-python", default=sys.executable, help="interpreter that has markitdown installed")
     parser.add_argument("--show", action="store_true", help="print each document's scores")
     parser.add_argument("--json", type=Path, help="write per-document rows and the summaries here")
     args = parser.parse_args()
     items = documents(args.data, args.formats.split(","))
     ours = run_docray(args.pipeline, items)
-    peer = None if args.no_markitdown else run_markitdown(items)
+    for row, seconds in zip(ours, converter_seconds(items)):
+        row["convert_seconds"] = seconds
+    peer = None if args.no_markitdown else run_markitdown(items, args.markitdown_python)
     if args.show:
         for i, row in enumerate(ours):
             other = f" | markitdown ned {peer[i]['ned']:.3f}" if peer else ""
