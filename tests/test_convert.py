@@ -107,6 +107,11 @@ def test_word_blocks_titles_lists_table_figure_equations_code_and_furniture(samp
     assert {r["route_reason"] for r in rows} == {RouteReason.CONVERTED.value} and all(r["image"] is None for r in rows)
 
 
+def test_word_footnotes_are_marked_in_the_text_and_listed_at_the_end() -> None:
+    _, _, md = converted(DocKind.DOCX, office.docx_with_footnote())
+    assert md == f"{office.PARAGRAPH}[1]\n\n[1] {office.FOOTNOTE}"
+
+
 def test_powerpoint_pages_are_slides_with_their_shapes_boxes(samples) -> None:
     rows, layouts, md = converted(DocKind.PPTX, samples[DocKind.PPTX])
     assert len(rows) == 2 and (rows[0]["width"], rows[0]["height"]) == (720.0, 540.0)
