@@ -18,7 +18,8 @@ scores text NED 1 and no tables/headings):
 * TEDS: mean tree-edit-distance similarity (:func:`docray.evaluation.teds.teds`) of the i-th table of the output
   with the i-th table of the reference, over documents where both have tables;
 * docs/s: documents per second, one process, one document at a time (docray: the whole pipeline run above,
-  render's isolated child process included; "converter only": sniffing and converting in this process, the
+  render's isolated child process included, after one untimed warm-up document that starts render's fork server
+  (it imports pdfium and the converters' libraries once per process; its time is printed); "converter only": sniffing and converting in this process, the
   work the pipeline adds to reading bytes and writing outputs).
 
 Every docray document must come out as exactly one row (ok, or an error with an error_code) and its
@@ -84,17 +85,24 @@ def score(markdown: str | None, reference: str) -> dict:
     }
 
 
+def run_one(operators: list, source: Path) -> tuple[pa.Table, float]:
+    """One document through the pipeline's stages in this process: its documents rows and the seconds it took."""
+    [row_in] = expand_inputs([str(source)]).files
+    t0 = time.perf_counter()
+    table = pa.Table.from_pylist([row_in], schema=SOURCES_SCHEMA)
+    for op in operators:
+        table = _apply_grouped(op, table) if isinstance(op, GroupOperator) else _collect(op(table))
+    return table, time.perf_counter() - t0
+
+
 def run_docray(pipeline: str, items: list[tuple[str, Path, Path]]) -> list[dict]:
     plan = build_plan(load_pipeline(pipeline))
     operators = [stage.instantiate() for stage in plan.stages]
+    _, warm_up = run_one(operators, items[0][1])  # untimed: starts render's fork server (imports, once per process)
+    print(f"warm-up (render's fork server start and first imports): {warm_up:.1f} s", file=sys.stderr)
     rows = []
     for fmt, source, reference in items:
-        [row_in] = expand_inputs([str(source)]).files
-        t0 = time.perf_counter()
-        table = pa.Table.from_pylist([row_in], schema=SOURCES_SCHEMA)
-        for op in operators:
-            table = _apply_grouped(op, table) if isinstance(op, GroupOperator) else _collect(op(table))
-        seconds = time.perf_counter() - t0
+        table, seconds = run_one(operators, source)
         if table.num_rows != 1:
             raise SystemExit(f"{source}: {table.num_rows} documents rows, expected exactly 1")
         row = table.to_pylist()[0]

@@ -38,8 +38,8 @@ from docray.operators.ingest_inputs import (
     stem_of,
     unique_names,
 )
-from docray.secrets import SecretOptions
 from docray.schema import DOCUMENT_COLUMNS, DOCUMENTS, DocKind, ErrorCode, Status
+from docray.secrets import SecretOptions
 from docray.storage import url_to_fs
 
 __all__ = [

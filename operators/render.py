@@ -25,6 +25,7 @@ from pydantic import Field, model_validator
 
 from docray.config import OperatorConfig
 from docray.operators.base import Level, Operator, Row, _rows_of, is_error, to_table
+from docray.operators.convert import CONVERTERS
 from docray.operators.isolation import direct_map, isolated_map
 from docray.operators.render_segments import (
     IDENTITY_COLUMNS,
@@ -43,6 +44,11 @@ from docray.operators.textlayer.pdf_route import (
 )
 from docray.secrets import SecretText, secret_value
 from docray.schema import PAGE_COLUMNS, PAGES, DocKind, ParseMethod, Status, field
+
+
+# what the isolated children's fork server imports once, so each child starts with it: pdfium's module and the
+# converters' libraries (python-docx, python-pptx, openpyxl, odfpy, lxml: about a second to import, once per process)
+RENDER_PRELOAD = ("docray.operators.render_segments", *sorted({f"docray.operators.convert.{m}" for m in CONVERTERS.values()}))
 
 
 class RenderConfig(OperatorConfig):
@@ -205,7 +211,7 @@ class RenderOperator(Operator[RenderConfig]):
         if self.config.timeout_s is None:
             events = direct_map(document_segments, jobs)
         else:
-            events = isolated_map(document_segments, jobs, timeout_s=self.config.timeout_s)
+            events = isolated_map(document_segments, jobs, timeout_s=self.config.timeout_s, preload=RENDER_PRELOAD)
         try:
             stream = timed(events)
             for doc in docs:

@@ -22,7 +22,7 @@ from docray.operators.render import RenderOperator
 from docray.pipelines.executors import LocalExecutor, RayExecutor
 from docray.pipelines.runner import run_pipeline
 from docray.pipelines.spec import apply_overrides, load_pipeline
-from docray.schema import DOCUMENTS, BlockType, DocKind, ErrorCode, RouteReason
+from docray.schema import DOCUMENTS, BlockType, DocKind, RouteReason
 from docray.testing import office, pdfs
 
 SAMPLES = {
@@ -149,7 +149,7 @@ def test_html_keeps_furniture_scripts_and_styles_out(samples) -> None:
     assert f"- {office.BULLETS[0]}\n    - {office.NESTED}\n- {office.BULLETS[1]}" in md
     assert f"3. {office.NUMBERED[0]}\n4. {office.NUMBERED[1]}" in md  # <ol start="3">
     assert f"Ducks per pond\n<html><body><table><tr><td colspan=\"3\">{office.MERGED}</td>" in md
-    assert f"```\n{office.CODE}\n```" in md and f"![](images/" in md and office.CAPTION in md
+    assert f"```\n{office.CODE}\n```" in md and "![](images/" in md and office.CAPTION in md
 
 
 def test_epub_pages_follow_the_spine_and_images_come_from_the_package(samples) -> None:

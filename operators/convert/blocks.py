@@ -20,6 +20,8 @@ import io
 import re
 from dataclasses import dataclass, field
 
+from PIL import Image
+
 from docray.datamodel import BBox, Block
 from docray.schema import BlockType
 
@@ -74,8 +76,6 @@ def image_file(data: bytes) -> tuple[str, bytes]:
     """``(file name, bytes)`` of an embedded image: PNG and JPEG as they are, other raster formats as PNG,
     vector formats PIL cannot read (EMF, WMF, SVG) kept as they are under their own extension.
     The name is the sha256 of the bytes written, as the crops of the PDF route are named."""
-    from PIL import Image
-
     ext = None
     try:
         with Image.open(io.BytesIO(data)) as image:

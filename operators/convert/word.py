@@ -29,12 +29,14 @@ import re
 from xml.etree import ElementTree
 
 from docx import Document
+from dwml.omml import oMath2Latex
+from lxml import etree
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import parse_xml
 from docx.oxml.ns import qn
 
 from docray.operators.base import DocrayError
-from docray.operators.convert.blocks import Cell, ConvertedPage, PageBuilder
+from docray.operators.convert.blocks import Cell, ConvertedPage, PageBuilder, stack_blocks
 from docray.schema import BlockType, ErrorCode
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -73,9 +75,6 @@ def _strict(data: bytes) -> bool:
 
 def omml_latex(element) -> str:
     """LaTeX of an ``m:oMath`` element (dwml); its plain text when dwml cannot convert it (not silently dropped)."""
-    from dwml.omml import oMath2Latex
-    from lxml import etree
-
     try:
         return str(oMath2Latex(ElementTree.fromstring(etree.tostring(element)))).strip()
     except Exception:
@@ -107,14 +106,15 @@ class WordReader:
 
     # ------------------------------------------------------------------ document
     def pages(self) -> list[ConvertedPage]:
-        self._furniture()
-        furniture = list(self.builder._page.discarded)
         self.body(self.doc.element.body)
         for mark, text in self.notes:
             self.builder.text(f"[{mark}] {text}")
         self._end_page(force=True)
-        if furniture and self.pages_done:
-            self.pages_done[0].discarded = furniture
+        furniture = PageBuilder()
+        self._furniture(furniture)
+        first = self.pages_done[0]
+        first.discarded = furniture.page().discarded  # one copy of each section's header/footer, on the first page
+        stack_blocks(first)
         return self.pages_done
 
     def body(self, parent) -> None:
@@ -361,7 +361,7 @@ class WordReader:
         return " ".join(part for part in parts if part)
 
     # ------------------------------------------------------------------ furniture and notes
-    def _furniture(self) -> None:
+    def _furniture(self, builder: PageBuilder) -> None:
         for section in self.doc.sections:
             for kind, parts in (
                 (BlockType.HEADER, (section.header, section.first_page_header, section.even_page_header)),
@@ -374,7 +374,7 @@ class WordReader:
                         text = " ".join(p.text for p in part.paragraphs if p.text.strip())
                     except Exception:
                         continue
-                    self.builder.furniture(kind, text)
+                    builder.furniture(kind, text)
 
     def _notes(self, reltype: str, tag: str, prefix: str) -> dict[str, str]:
         try:
