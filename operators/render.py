@@ -42,9 +42,8 @@ from docray.operators.textlayer.pdf_route import (
     DEFAULT_SCAN_COVERAGE,
     DEFAULT_SCAN_MAX_CHARS,
 )
-from docray.secrets import SecretText, secret_value
 from docray.schema import PAGE_COLUMNS, PAGES, DocKind, ParseMethod, Status, field
-
+from docray.secrets import SecretText, secret_value
 
 # what the isolated children's fork server imports once, so each child starts with it: pdfium's module and the
 # converters' libraries (python-docx, python-pptx, openpyxl, odfpy, lxml: about a second to import, once per process)

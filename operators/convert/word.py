@@ -29,11 +29,11 @@ import re
 from xml.etree import ElementTree
 
 from docx import Document
-from dwml.omml import oMath2Latex
-from lxml import etree
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import parse_xml
 from docx.oxml.ns import qn
+from dwml.omml import oMath2Latex
+from lxml import etree
 
 from docray.operators.base import DocrayError
 from docray.operators.convert.blocks import Cell, ConvertedPage, PageBuilder, stack_blocks
