@@ -108,3 +108,14 @@ def test_partly_overlapping_text_boxes_become_one_region():
     texts = [r for r in regions if r.type is BlockType.TEXT]
     assert [r.bbox for r in texts] == [(314.0, 177.0, 556.0, 455.0)]
     assert any(r.type is BlockType.TITLE for r in regions)
+
+
+def test_a_loose_table_box_around_a_surer_table_goes_and_frees_the_text_beside_it():
+    surer = _box(BlockType.TABLE, (72, 500, 540, 700), 0.86)
+    column = _box(BlockType.TEXT, (320, 300, 540, 480), 0.98)  # the other column's paragraph, above the table
+    loose = _box(BlockType.TABLE, (70, 250, 542, 705), 0.54)  # drawn around both (and the sidebar beside them)
+    kept = resolve_regions([surer, column, loose], W, H)
+    assert _kinds(kept) == [("table", 0.86), ("text", 0.98)]
+    # the loose box is dropped only for holding a table the detector is surer of; a surer outer table stays
+    inner, outer = _box(BlockType.TABLE, surer.bbox, 0.5), _box(BlockType.TABLE, loose.bbox, 0.9)
+    assert _kinds(resolve_regions([inner, column, outer], W, H)) == [("table", 0.9)]

@@ -197,6 +197,27 @@ def test_table_gt_on_markdown_files_pools_the_document(tmp_path, capsys):
     assert [t["teds"] for t in result["runs"][0]["scores"]["per_table"]] == [1.0, 1.0]  # no page splits: pooled
 
 
+SPANNED = '<table><tr><td colspan="2">Sales</td><td rowspan="2">Note</td></tr><tr><td>Units</td><td>Revenue</td></tr></table>'
+FLAT = "<table><tr><td>Sales</td><td></td><td>Note</td></tr><tr><td>Units</td><td>Revenue</td><td></td></tr></table>"
+
+
+def test_flat_grids_compare_spans_as_text_plus_empty_slots(tmp_path, capsys):
+    assert score_page([[FLAT]], [SPANNED])[0].teds < 0.8  # every correct span counts as wrong cells
+    assert score_page([[FLAT]], [SPANNED], flat=True)[0].teds == 1.0
+    assert score_page([[SPANNED]], [SPANNED], flat=True)[0].teds == 1.0
+    assert score_page([[FLAT]], [GRID], flat=True)[0].teds < 1.0  # other cells still differ
+    run = write_pages(tmp_path / "run", [
+        {"source": "file:///d/report.pdf", "name": "report", "page_idx": 0, "status": "ok", "markdown": SPANNED},
+    ])  # fmt: skip
+    manifest = tmp_path / "tables.json"
+    manifest.write_text(json.dumps([{"document": "report", "html": FLAT}]))
+    code, stdout, stderr, result = run_eval([str(run), "--table-gt", str(manifest), "--flat-grids"], capsys)
+    assert code == 0, stderr
+    assert result["runs"][0]["scores"]["per_table"][0]["teds"] == 1.0 and "grids: flat" in stdout
+    code, _, _, result = run_eval([str(run), "--table-gt", str(manifest)], capsys)
+    assert result["runs"][0]["scores"]["per_table"][0]["teds"] < 0.8
+
+
 def test_table_manifest_errors(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"page": 1, "html": GRID}]))

@@ -6,12 +6,13 @@ import math
 
 from textlayer_pages import page, paragraph, span, words
 
-from docray.datamodel import LayoutBox, Line, OcrLine, PageText
+from docray.datamodel import LayoutBox, Line, OcrLine, PageText, TableRegion
 from docray.operators.textlayer.document import assemble_document
 from docray.operators.textlayer.lines import group_lines
-from docray.operators.textlayer.regions import resolve_regions
+from docray.operators.textlayer.regions import ocr_as_lines, resolve_regions
 from docray.operators.textlayer.row_order import (
     layout_fallback,
+    page_fallback,
     page_slope,
     paragraph_lines,
     right_to_left,
@@ -211,3 +212,47 @@ def test_a_tilted_receipt_is_read_in_level_rows_with_each_label_beside_its_value
     assert layout.layout_fallback is LayoutFallback.SPLIT_ROWS
     texts = _markdown_lines(layout)
     assert [f"{label}  {value}" for label, value in ROWS] == texts[1 : 1 + len(ROWS)]
+
+
+_REPORT_TEXT = ["The bank reported a rise in revenue of twelve percent", "over the first half of the year while its",
+                "net interest margin held steady against the first quarter", "and the quality of its loan book stayed",
+                "among the best of its peers with few loans past their due date"]  # fmt: skip
+_KEY_VALUES = [("Sector", "Banks"), ("Shares (m)", "2,741"), ("Price", "7.15"), ("Book value", "8.32")]
+
+
+def _report_with_margin_titles() -> PageText:
+    """A scanned research report: two titles set down the margin (lines standing on end), each level with a short
+    heading of the sidebar, a key/value table in the sidebar and a column of running text."""
+    ocr = [OcrLine(text="Company report", bbox=(10.0, 110.0, 30.0, 210.0)),
+           OcrLine(text="Research report", bbox=(10.0, 480.0, 30.0, 580.0)),
+           OcrLine(text="Strong buy (kept)", bbox=(60.0, 152.0, 230.0, 168.0)),
+           OcrLine(text="Related reports", bbox=(60.0, 522.0, 200.0, 538.0))]  # fmt: skip
+    for k, (key, value) in enumerate(_KEY_VALUES):
+        y = 300.0 + 22 * k
+        ocr.append(OcrLine(text=key, bbox=(62.0, y, 62.0 + 9 * len(key), y + 16)))
+        ocr.append(OcrLine(text=value, bbox=(240.0 - 9 * len(value), y, 240.0, y + 16)))
+    for k, text in enumerate(_REPORT_TEXT * 2):
+        ocr.append(OcrLine(text=text, bbox=(300.0, 600.0 + 16 * k, 580.0, 614.0 + 16 * k)))
+    table = _box(BlockType.TABLE, (58, 296, 244, 388))
+    regions = [_box(BlockType.TEXT, (58, 150, 232, 170)), _box(BlockType.TITLE, (58, 520, 202, 540)), table,
+               _box(BlockType.TEXT, (298, 598, 582, 780))]  # fmt: skip
+    html = "<table>" + "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in _KEY_VALUES) + "</table>"
+    return PageText(page_idx=0, width=600, height=800, route=Route.OCR, ocr_lines=ocr, layout=regions,
+                    tables=[TableRegion(bbox=table.bbox, html=html)])  # fmt: skip
+
+
+def test_lines_standing_on_end_make_no_rows_and_the_report_keeps_its_regions_and_table():
+    report = _report_with_margin_titles()
+    lines = ocr_as_lines(report.ocr_lines or [])
+    regions = resolve_regions(report.layout, 600, 800)
+    # measured with the margin titles, each "row" of a title and the heading beside it is read apart: 2 split pairs
+    assert layout_fallback(lines, regions) is LayoutFallback.SPLIT_ROWS
+    upright = [line for line in lines if line.bbox[3] - line.bbox[1] < 2 * (line.bbox[2] - line.bbox[0])]
+    assert len(upright) == len(lines) - 2 and layout_fallback(upright, regions) is None
+    assert page_fallback(report, lines) is None  # the titles on end take no part: the regions are trusted
+
+    (layout,) = assemble_document([report])
+    assert layout.layout_fallback is None
+    tables = [block for block in layout.blocks if block.type is BlockType.TABLE]
+    assert len(tables) == 1 and "<td>Shares (m)</td><td>2,741</td>" in (tables[0].html or "")
+    assert not any("Research report" in (b.text or "") and "Related" in (b.text or "") for b in layout.blocks)

@@ -2,7 +2,7 @@
 own labels: plain-text transcripts (CER/NED, :mod:`.text_gt`) and HTML tables (TEDS/TEDS-S, :mod:`.table_gt`).
 
     docray eval RUN_OUTPUT [RUN_OUTPUT ...] (--olmocr DIR | --omnidocbench GT.json | --gt PATH [--format auto]
-                                             | --text-gt DIR [--case-sensitive] | --table-gt MANIFEST)
+                                             | --text-gt DIR [--case-sensitive] | --table-gt MANIFEST [--flat-grids])
                 [--json OUT] [--by-pipeline] [--only-matched] [--failures]
 
 ``RUN_OUTPUT`` is a ``docray run`` output folder (``documents/``/``pages/`` Parquet), a ``docray parse`` folder
@@ -35,6 +35,9 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
                     help="table ground truth: JSON/JSONL list of {document, page (1-based), html | html_path, id?}; "
                          "each GT table is paired one-to-one with a table of its page; TEDS and TEDS-S")  # fmt: skip
     parser.add_argument("--case-sensitive", action="store_true", help="--text-gt: compare case-sensitively")
+    parser.add_argument("--flat-grids", action="store_true",
+                        help="--table-gt: the GT has no spans and writes a spanning cell as its text plus empty "
+                             "cells (camelot, CSV grids): both tables are compared as such flat grids")  # fmt: skip
     parser.add_argument("--format", choices=("auto", "olmocr", "omnidocbench"), default="auto",
                         help="ground-truth kind of --gt (auto: a folder with dataset.jsonl is olmOCR-bench, a JSON "
                              "list of pages with layout_dets is OmniDocBench)")  # fmt: skip
@@ -56,7 +59,7 @@ def _load(args: argparse.Namespace):
     if args.text_gt:
         return load_text(args.text_gt, TextNormalisation(case_sensitive=args.case_sensitive))
     if args.table_gt:
-        return load_tables(args.table_gt)
+        return load_tables(args.table_gt, flat_grids=args.flat_grids)
     return load_ground_truth(*_ground_truth_arguments(args))
 
 
@@ -105,6 +108,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     described = gt.describe()
     sizes = ", ".join(f"{v} {k}" for k, v in described.items() if isinstance(v, int))
     print(f"{described['kind']} ground truth {described['path']} ({sizes})")
+    if "grids" in described:
+        print(f"grids: {described['grids']}")
     if "normalisation" in described:
         print(f"normalisation: {described['normalisation']}; CER = edits / GT characters, NED = edits / longer text")
     print()

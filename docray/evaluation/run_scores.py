@@ -140,9 +140,9 @@ def load_text(folder: str | Path, normalisation: TextNormalisation = TextNormali
         raise EvalError(str(exc)) from exc
 
 
-def load_tables(manifest: str | Path) -> TableGroundTruth:
+def load_tables(manifest: str | Path, flat_grids: bool = False) -> TableGroundTruth:
     try:
-        return load_table_gt(manifest)
+        return load_table_gt(manifest, flat_grids)
     except (OSError, ValueError, TypeError) as exc:
         raise EvalError(str(exc)) from exc
 

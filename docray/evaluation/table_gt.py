@@ -20,6 +20,12 @@ table and every predicted table of its page; a minimum-cost one-to-one assignmen
 ``1 - TEDS`` pairs them; a GT table left without a prediction (or paired at TEDS 0) scores 0. TEDS-S (structure
 only) is reported for the same pairs. A GT table may list accepted alternative HTMLs (a benchmark's lenient variant);
 a pair then scores the maximum over them.
+
+Flat grids (``flat_grids``, ``docray eval --table-gt M --flat-grids``): some ground truths have no spans and
+write a spanning cell as its text in its first slot and empty strings in the others (camelot's, CSV and DataFrame
+grids). TEDS would then count every correct span of a prediction as a wrong cell, so with this option both
+tables are compared as flat grids (:func:`flatten_spans`): the text of a cell in the top-left slot it covers,
+empty cells in the rest.
 """
 
 from __future__ import annotations
@@ -111,17 +117,50 @@ def _best_teds(pred: str, versions: Sequence[str], structure_only: bool, cache: 
     return best
 
 
+_ROW = re.compile(r"<tr\b[^>]*>(.*?)</tr>", re.DOTALL | re.IGNORECASE)
+_CELL = re.compile(r"<td\b([^>]*)>(.*?)</td>", re.DOTALL | re.IGNORECASE)
+_SPAN_ATTRIBUTE = re.compile(r'\s(colspan|rowspan)\s*=\s*"?(\d+)"?', re.IGNORECASE)
+
+
+def flatten_spans(normalised: str) -> str:
+    """A normalised table (:func:`~.teds.normalise_table_html`) as a flat grid: each cell's content in the top-left
+    slot it covers, every other slot it covers an empty ``<td></td>``; rows padded to the widest."""
+    if not normalised:
+        return normalised
+    slots: dict[tuple[int, int], str] = {}
+    rows = _ROW.findall(normalised)
+    for r, row in enumerate(rows):
+        c = 0
+        for attributes, content in _CELL.findall(row):
+            while (r, c) in slots:
+                c += 1
+            spans = {k.lower(): max(1, int(v)) for k, v in _SPAN_ATTRIBUTE.findall(attributes)}
+            for i in range(spans.get("rowspan", 1)):
+                for j in range(spans.get("colspan", 1)):
+                    slots[(r + i, c + j)] = content if i == j == 0 else ""
+            c += spans.get("colspan", 1)
+    width = max((c for _, c in slots), default=-1) + 1
+    body = "".join(
+        "<tr>" + "".join(f"<td>{slots.get((r, c), '')}</td>" for c in range(width)) + "</tr>" for r in range(len(rows))
+    )
+    return normalised[: normalised.index("<table")] + '<table border="1" >' + body + "</table></body></html>"
+
+
 def score_page(
-    gt_tables: Sequence[Sequence[str]], predicted: Sequence[str], cache: TedsCache | None = None
+    gt_tables: Sequence[Sequence[str]], predicted: Sequence[str], cache: TedsCache | None = None, flat: bool = False
 ) -> list[TableMatch]:
     """Pair each GT table (its accepted HTML versions, at least one) one-to-one with a predicted table (HTML) by
     maximum total TEDS; one :class:`TableMatch` per GT table, in GT order. ``cache`` (optional, the caller's) keeps
-    TEDS values between calls that score the same tables again (a strict and a lenient pass)."""
+    TEDS values between calls that score the same tables again (a strict and a lenient pass). ``flat``: both sides
+    are compared as flat grids (:func:`flatten_spans`)."""
     from docray.evaluation.assignment import linear_sum_assignment
     from docray.evaluation.teds import normalise_table_html
 
-    gts = [[normalise_table_html(v) for v in versions] for versions in gt_tables]
-    preds = [normalise_table_html(p) for p in predicted]
+    def normalise(markup: str) -> str:
+        return flatten_spans(normalise_table_html(markup)) if flat else normalise_table_html(markup)
+
+    gts = [[normalise(v) for v in versions] for versions in gt_tables]
+    preds = [normalise(p) for p in predicted]
     scores = [[_best_teds(pred, versions, False, cache) if pred else 0.0 for pred in preds] for versions in gts]
     paired: dict[int, int] = {}
     if gts and preds:
@@ -158,10 +197,14 @@ class GtTable:
 class TableGroundTruth:
     path: Path
     tables: list[GtTable] = field(default_factory=list)
+    flat_grids: bool = False  # the GT writes spans as text plus empty slots: compare flat grids (module docs)
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "tables", "path": str(self.path), "tables": len(self.tables),
-                "documents": len({t.document for t in self.tables})}  # fmt: skip
+        described = {"kind": "tables", "path": str(self.path), "tables": len(self.tables),
+                     "documents": len({t.document for t in self.tables})}  # fmt: skip
+        if self.flat_grids:
+            described["grids"] = "flat: spans expanded into their text in the first slot and empty slots, on both sides"
+        return described
 
 
 def _entries(path: Path) -> list[dict[str, Any]]:
@@ -197,8 +240,9 @@ def _entry_html(entry: dict[str, Any], base: Path, table_id: str) -> str:
     return found.read_text(encoding="utf-8")
 
 
-def load_table_gt(path: str | Path) -> TableGroundTruth:
-    """GT tables from a manifest (see the module docs); raises ``ValueError`` on a bad or empty manifest."""
+def load_table_gt(path: str | Path, flat_grids: bool = False) -> TableGroundTruth:
+    """GT tables from a manifest (see the module docs); raises ``ValueError`` on a bad or empty manifest.
+    ``flat_grids``: score flat grids (see the module docs)."""
     manifest = Path(path)
     if not manifest.is_file():
         raise ValueError(f"table ground truth {path}: not a JSON/JSONL manifest file")
@@ -218,7 +262,7 @@ def load_table_gt(path: str | Path) -> TableGroundTruth:
         tables.append(GtTable(table_id, document, page, _entry_html(entry, manifest.parent, table_id)))
     if not tables:
         raise ValueError(f"{path}: no tables")
-    return TableGroundTruth(manifest, tables)
+    return TableGroundTruth(manifest, tables, flat_grids)
 
 
 # --------------------------------------------------------------------------- scoring a run
@@ -258,7 +302,7 @@ def score_table_run(
         status = "missing" if doc is None else "failed" if doc.status == "error" or doc.markdown is None else "ok"
         markdown = "" if doc is None else (doc.markdown or "") if page is None else (doc.pages.get(page - 1) or "")
         predicted = markdown_tables(markdown)
-        for table, result in zip(tables, score_page([t.versions for t in tables], predicted, cache)):
+        for table, result in zip(tables, score_page([t.versions for t in tables], predicted, cache, gt.flat_grids)):
             per_table.append({
                 "id": table.id, "document": table.document, "page": table.page, "teds": result.teds,
                 "teds_structure": result.teds_structure, "prediction": result.prediction,

@@ -4,6 +4,8 @@
 structure model, and rewrites the page's layout blocks so that every table is one layout ``table`` block:
 
 * a ruled grid and a layout table box that overlap (half of the smaller box) are one table;
+* a grid that frames running text (:func:`~.text_frames.frames_running_text`: a cover page's bands, a box around a
+  paragraph) is no table: it is dropped, and its text is read as text;
 * a fully ruled grid (:func:`~.ruled_tables.is_fully_ruled`) is read from its rules: its HTML comes from the
   grid and the text-layer words in each cell; the layout table boxes it overlaps are replaced by one block at the
   grid's box;
@@ -30,11 +32,13 @@ from docray.models.table_cells import Box, Word
 from docray.operators.textlayer.aligned_tables import AlignedTable
 from docray.operators.textlayer.pdf_segments import is_vertical_span
 from docray.operators.textlayer.ruled_tables import RuledGrid, grid_html, is_fully_ruled
+from docray.operators.textlayer.text_frames import frames_running_text
 from docray.schema import BlockType
 
 RULED_LABEL = "ruled_table"  # label of an added layout block: a table read from the PDF's rules
 PARTLY_RULED_LABEL = "partly_ruled_table"  # label of an added block: rules found it, the structure model reads it
 ALIGNED_LABEL = "aligned_table"  # label of an added layout block: a table read from the alignment of its text
+FRAME_LABEL = "text_frame"  # a ruled grid framing running text: no table, merge_tables drops it
 _FIGURES = frozenset({BlockType.IMAGE.value, BlockType.IMAGE_BODY.value})
 # a table caption's label: "Table 3", "Tab. 2:", "TABLE IV." (and the same word in other languages), then a number
 TABLE_LABEL = re.compile(
@@ -77,7 +81,8 @@ class FoundTable:
     """A table found from the text layer, on the displayed page: its box and, when read, its HTML."""
 
     bbox: Box
-    label: str  # RULED_LABEL, PARTLY_RULED_LABEL (html None: the structure model reads it) or ALIGNED_LABEL
+    # RULED_LABEL, PARTLY_RULED_LABEL (html None: the structure model reads it), ALIGNED_LABEL or FRAME_LABEL
+    label: str
     html: str | None = None
     num_rows: int = 0
     num_cols: int = 0
@@ -89,7 +94,10 @@ class FoundTable:
 
 
 def from_grid(grid: RuledGrid, words: Sequence[Word]) -> FoundTable:
-    """A ruled grid as found: read from its rules when fully ruled, else left to the structure model."""
+    """A ruled grid as found: a frame of running text (no table), read from its rules when fully ruled, else left
+    to the structure model."""
+    if frames_running_text(grid, words):
+        return FoundTable(grid.bbox, FRAME_LABEL)
     if is_fully_ruled(grid, words):
         return FoundTable(grid.bbox, RULED_LABEL, grid_html(grid, words), grid.num_rows, grid.num_cols)
     return FoundTable(grid.bbox, PARTLY_RULED_LABEL)
@@ -147,6 +155,8 @@ def merge_tables(
     out = PageTables(layout_blocks=[])
     added: list[dict[str, Any]] = []
     for grid in ruled:
+        if grid.label == FRAME_LABEL:
+            continue
         matched = [
             i for i, b in enumerate(blocks) if is_table[i] and overlap_share(b["bbox"], grid.bbox) >= MIN_OVERLAP
         ]

@@ -11,7 +11,9 @@ keeps one consistent set:
 3. a text-like box (not a caption or footnote) whose area lies for at least ``contained`` inside a
    visual box (figure, table, equation) is dropped: its text belongs to that figure or table;
 4. a box lying for at least ``contained`` inside a bigger box of its own family is dropped: its
-   lines go to the bigger box.
+   lines go to the bigger box; but a table box holding a table box the detector is surer of is dropped
+   first (before 3 and 4): two tables do not nest, and a loose box drawn around a confident table, the
+   text beside it and the page's other column would swallow them all (:func:`around_surer_table`).
 
 Each text line then belongs to the smallest kept region that contains its centre
 (:func:`assign_lines`), or to none; a line is used once.
@@ -106,6 +108,7 @@ def resolve_regions(
         )
         if not duplicate:
             kept.append(box)
+    kept = [box for box in kept if not around_surer_table(box, kept, options.contained)]
 
     def swallowed(box: LayoutBox) -> bool:
         for other in kept:
@@ -118,6 +121,15 @@ def resolve_regions(
         return False
 
     return merge_overlapping_text([box for box in kept if not swallowed(box)], options.merge_overlap)
+
+
+def around_surer_table(box: LayoutBox, boxes: list[LayoutBox], contained: float) -> bool:
+    """Whether ``box`` is a table that holds (``contained`` of its area) a table box of a higher score."""
+    return box.type is BlockType.TABLE and any(
+        other.type is BlockType.TABLE and other.score > box.score and inside_share(other.bbox, box.bbox) >= contained
+        for other in boxes
+        if other is not box
+    )
 
 
 def merge_overlapping_text(boxes: list[LayoutBox], min_share: float) -> list[LayoutBox]:

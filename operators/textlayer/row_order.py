@@ -373,13 +373,11 @@ def _joined(row: list[Line]) -> Line:
 
 def page_fallback(page: PageText, lines: list[Line], options: RowOptions = RowOptions()) -> LayoutFallback | None:
     """Whether (and why) a page's layout detections are dropped; ``lines`` are its text lines (text layer or OCR).
-    On a turned page (lines of turned text, :func:`~.lines.vertical_lines`, carry half its characters: a table
-    printed a quarter turned) those lines take no part: rows are rows of horizontal text."""
+    Lines of turned or stacked text (:func:`~.lines.vertical_lines`: a table printed a quarter turned, a report's
+    title set down its margin) take no part: rows are rows of horizontal text, and a line standing on end spans
+    the height of many of them, so it would make a "row" with each line beside it."""
     regions = resolve_regions(page.layout, page.width, page.height, options.figure.regions)
-    vertical = vertical_lines(lines)
-    down = sum(len(line_text(line)) for line, v in zip(lines, vertical) if v)
-    if down and 2 * down >= sum(len(line_text(line)) for line in lines):
-        lines = [line for line, v in zip(lines, vertical) if not v]
+    lines = [line for line, v in zip(lines, vertical_lines(lines)) if not v]
     return layout_fallback(lines, regions, options, page_slope(page.ocr_lines or []))
 
 
