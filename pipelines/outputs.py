@@ -254,7 +254,8 @@ def read_original_pdf(row: dict[str, Any], storage_options: dict[str, Any]) -> b
     """
     source = row.get("source") or ""
     if row.get("kind") != DocKind.PDF.value:
-        raise SkipFile(f"a {row.get('kind')} input (not a PDF) has no original PDF to draw on or copy")
+        kind = str(row.get("kind"))
+        raise SkipFile(f"a{'n' if kind[:1] in 'aeio' else ''} {kind} input has no original PDF to draw on or copy")
     if PARQUET_SOURCE_MARK in source:
         raise SkipFile(f"{source} names a Parquet row, not a readable file")
     try:
