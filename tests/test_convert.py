@@ -15,6 +15,7 @@ import pytest
 from docray.formats.mineru import to_content_list, to_markdown, to_middle_json
 from docray.formats.mineru_schema import validate_content_list, validate_middle_json
 from docray.operators.convert import converted_page_fields
+from docray.operators.convert.blocks import Cell, PageBuilder
 from docray.operators.convert.layout import converted_page_layout
 from docray.operators.convert.sniff import sniff_container
 from docray.operators.ingest import IngestOperator
@@ -134,7 +135,7 @@ def test_excel_pages_are_sheets_and_touching_cells_are_tables(samples) -> None:
 def test_opendocument_text_spreadsheet_and_presentation(samples) -> None:
     _, _, text = converted(DocKind.ODT, samples[DocKind.ODT])
     assert f"## {office.HEADING}" in text and f"1. {office.NUMBERED[0]}\n2. {office.NUMBERED[1]}\n    - {office.NESTED}" in text
-    assert f'<td colspan="3">{office.MERGED}</td>' in text
+    assert f'<td colspan="3">{office.MERGED}</td>' in text and "![](images/" in text
     rows, _, sheet = converted(DocKind.ODS, samples[DocKind.ODS])
     assert len(rows) == 1 and sheet.startswith("# Ponds\n\n<html><body><table><tr><td>Pond</td>")
     rows, _, slides = converted(DocKind.ODP, samples[DocKind.ODP])
@@ -162,6 +163,15 @@ def test_epub_pages_follow_the_spine_and_images_come_from_the_package(samples) -
 def test_csv_ragged_rows_are_padded(samples) -> None:
     _, layouts, md = converted(DocKind.CSV, samples[DocKind.CSV])
     assert md.count("<tr>") == 4 and "<tr><td>North</td><td>12</td><td></td></tr>" in md
+
+
+def test_table_rows_left_empty_at_the_end_are_dropped_unless_a_span_reaches_them() -> None:
+    builder = PageBuilder()
+    builder.table([[Cell("a"), Cell("b")], [Cell(""), Cell("")]])
+    builder.table([[Cell("a", rowspan=2), Cell("b")], [Cell("")], [Cell(""), Cell("")]])
+    first, second = builder.page().blocks
+    assert first.html == "<table><tr><td>a</td><td>b</td></tr></table>"
+    assert second.html == '<table><tr><td rowspan="2">a</td><td>b</td></tr><tr><td></td></tr></table>'
 
 
 def test_render_page_range_selects_slides(samples) -> None:

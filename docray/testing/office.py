@@ -191,7 +191,9 @@ def xlsx_file(macro_enabled: bool = False) -> bytes:
 
 
 def odt_file() -> bytes:
-    """An OpenDocument text: a heading, a paragraph, a numbered list with a nested item, a table with a spanning cell."""
+    """An OpenDocument text: a heading, a paragraph, a numbered list with a nested item, a table with a spanning cell,
+    an embedded picture."""
+    from odf.draw import Frame, Image
     from odf.opendocument import OpenDocumentText
     from odf.style import ListLevelProperties
     from odf.table import CoveredTableCell, Table, TableCell, TableColumn, TableRow
@@ -233,6 +235,11 @@ def odt_file() -> bytes:
             tr.addElement(cell)
         table.addElement(tr)
     document.text.addElement(table)
+    picture = P()
+    frame = Frame(width="2cm", height="1.5cm", anchortype="as-char")
+    frame.addElement(Image(href=document.addPictureFromString(png(), "image/png")))
+    picture.addElement(frame)
+    document.text.addElement(picture)
     buffer = io.BytesIO()
     document.write(buffer)
     return buffer.getvalue()

@@ -172,6 +172,8 @@ class PageBuilder:
 
     def table(self, rows: list[list[Cell]], caption: str = "", footnote: str = "", bbox: BBox | None = None) -> None:
         rows = [row for row in rows if row]
+        while rows and not any(cell.text.strip() for cell in rows[-1]) and not _spanned_into(rows, len(rows) - 1):
+            rows.pop()  # trailing empty rows (a sheet's or slide table's unused grid) carry nothing
         if not rows or not any(cell.text.strip() for row in rows for cell in row):
             return
         block = Block(type=BlockType.TABLE, bbox=bbox or _NO_BOX, html=table_html(rows))
@@ -253,6 +255,11 @@ class PageBuilder:
             text = clean_text(text)
             if text:
                 block.children.append(Block(type=kind, bbox=block.bbox, text=text))
+
+
+def _spanned_into(rows: list[list[Cell]], index: int) -> bool:
+    """A cell of an earlier row spans down into row ``index``."""
+    return any(j + cell.rowspan - 1 >= index for j, row in enumerate(rows[:index]) for cell in row)
 
 
 def _union(a: BBox, b: BBox) -> BBox:

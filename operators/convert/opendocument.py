@@ -140,12 +140,11 @@ class OdfReader:
                 builder.table(self.table_rows(child))
 
     def _part(self, href: str | None) -> bytes | None:
+        """An embedded picture's bytes (odfpy keeps them in ``Pictures``: path -> (kind, bytes, mime)); None if linked."""
         if not href or "://" in href:
             return None
-        try:
-            return self.document.getPart(href.lstrip("./"))
-        except Exception:
-            return None
+        entry = self.document.Pictures.get(href.removeprefix("./"))
+        return entry[1] if entry and isinstance(entry[1], bytes) else None
 
     def _style_chain(self, name: str | None) -> list[str]:
         chain = []
