@@ -47,7 +47,7 @@ from docray.operators.base import GroupOperator
 from docray.operators.ingest import expand_inputs
 from docray.pipelines.executors import _apply_grouped, _collect
 from docray.pipelines.plan import SOURCES_SCHEMA, build_plan
-from docray.pipelines.spec import load_pipeline
+from docray.pipelines.spec import apply_overrides, load_pipeline
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "eval" / "docling_office"
 FORMATS = ("docx", "pptx", "xlsx", "html", "epub", "odf", "csv")
@@ -96,8 +96,8 @@ def run_one(operators: list, source: Path) -> tuple[pa.Table, float]:
     return table, time.perf_counter() - t0
 
 
-def run_docray(pipeline: str, items: list[tuple[str, Path, Path]]) -> list[dict]:
-    plan = build_plan(load_pipeline(pipeline))
+def run_docray(pipeline: str, items: list[tuple[str, Path, Path]], overrides: list[str] = ()) -> list[dict]:
+    plan = build_plan(apply_overrides(load_pipeline(pipeline), list(overrides)))
     operators = [stage.instantiate() for stage in plan.stages]
     _, warm_up = run_one(operators, items[0][1])  # untimed: starts render's fork server (imports, once per process)
     print(f"warm-up (render's fork server start and first imports): {warm_up:.1f} s", file=sys.stderr)
@@ -208,13 +208,14 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--pipeline", default="fast")
     parser.add_argument("--formats", default=",".join(FORMATS))
+    parser.add_argument("--set", action="append", default=[], help="pipeline override, e.g. render.render_office=pdf")
     parser.add_argument("--no-markitdown", action="store_true")
     parser.add_argument("--markitdown-python", default=sys.executable, help="interpreter that has markitdown installed")
     parser.add_argument("--show", action="store_true", help="print each document's scores")
     parser.add_argument("--json", type=Path, help="write per-document rows and the summaries here")
     args = parser.parse_args()
     items = documents(args.data, args.formats.split(","))
-    ours = run_docray(args.pipeline, items)
+    ours = run_docray(args.pipeline, items, args.set)
     for row, seconds in zip(ours, converter_seconds(items)):
         row["convert_seconds"] = seconds
     peer = None if args.no_markitdown else run_markitdown(items, args.markitdown_python)

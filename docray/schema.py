@@ -46,7 +46,7 @@ class ErrorCode(str, Enum):
     NEEDS_OCR = "needs_ocr"  # pages routed to OCR, and no stage of the pipeline produced their text
     ASSEMBLE_FAILED = "assemble_failed"
     VLM_FAILED = "vlm_failed"  # the vision-language model gave no usable answer for the page
-    MODEL_UNAVAILABLE = "model_unavailable"  # the stage's model weights are not installed (e.g. an OCR language's)
+    MODEL_UNAVAILABLE = "model_unavailable"  # the stage's model weights (or tool: LibreOffice for render_office: pdf) are not installed
     MACRO_ONLY = "macro_only"  # an Office container holding macros (vbaProject) but no document part (an add-in)
     LEGACY_OFFICE = "legacy_office"  # a binary (OLE) .doc/.xls/.ppt file; only OOXML/ODF are read
     CONVERT_FAILED = "convert_failed"  # an Office/web/e-book document's structure could not be read (operators/convert)

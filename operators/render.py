@@ -117,6 +117,12 @@ class RenderConfig(OperatorConfig):
     segment_pages: int = Field(
         64, ge=1, description="pages per emitted table (and per message from the child), bounding memory on long documents"
     )
+    render_office: Literal["native", "pdf"] = Field(
+        "native",
+        description="Office and OpenDocument files (docx, pptx, xlsx, odt, ods, odp): 'native' reads their structure "
+        "(operators/convert); 'pdf' prints them to PDF with LibreOffice (soffice on PATH) and takes the PDF route, "
+        "for page-faithful layouts. HTML, EPUB and CSV are always read natively",
+    )
 
     @model_validator(mode="after")
     def _page_range(self) -> RenderConfig:
@@ -204,6 +210,7 @@ class RenderOperator(Operator[RenderConfig]):
                 _as_bytes(data_of(i)),
                 self.request_for(docs[i], request),
                 self.config.segment_pages,
+                office_pdf=self.config.render_office == "pdf",
             )
             for i in todo
         )

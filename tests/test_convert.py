@@ -14,16 +14,18 @@ import pytest
 
 from docray.formats.mineru import to_content_list, to_markdown, to_middle_json
 from docray.formats.mineru_schema import validate_content_list, validate_middle_json
+from docray.operators.base import DocrayError
 from docray.operators.convert import converted_page_fields
 from docray.operators.convert.blocks import Cell, PageBuilder
 from docray.operators.convert.layout import converted_page_layout
+from docray.operators.convert.libreoffice import office_to_pdf, soffice
 from docray.operators.convert.sniff import sniff_container
 from docray.operators.ingest import IngestOperator
 from docray.operators.render import RenderOperator
 from docray.pipelines.executors import LocalExecutor, RayExecutor
 from docray.pipelines.runner import run_pipeline
 from docray.pipelines.spec import apply_overrides, load_pipeline
-from docray.schema import DOCUMENTS, BlockType, DocKind, RouteReason
+from docray.schema import DOCUMENTS, BlockType, DocKind, ErrorCode, RouteReason
 from docray.testing import office, pdfs
 
 SAMPLES = {
@@ -180,6 +182,24 @@ def test_render_page_range_selects_slides(samples) -> None:
     pages = render.render_table(pa.Table.from_pylist([document], schema=DOCUMENTS)).to_pylist()
     assert [(p["page_idx"], p["num_pages"], p["status"]) for p in pages] == [(1, 2, "ok")]
     assert {b["type"] for b in pages[0]["converted_blocks"]} >= {"title", "list", "table", "image"}
+
+
+def test_render_office_pdf_without_libreoffice_is_a_clear_error(monkeypatch) -> None:
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(DocrayError) as failure:
+        office_to_pdf(b"PK", DocKind.DOCX)
+    assert failure.value.code == ErrorCode.MODEL_UNAVAILABLE and "LibreOffice" in str(failure.value)
+
+
+@pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffice) is not installed: render_office: pdf untested here")
+def test_render_office_pdf_prints_word_with_libreoffice_and_takes_the_pdf_route(samples) -> None:
+    [document] = ingest([{"source": "inline://report.docx", "name": "report", "bytes": samples[DocKind.DOCX]}])
+    render = RenderOperator({"op": "render", "render_office": "pdf", "image_format": "none"})
+    pages = render.render_table(pa.Table.from_pylist([document], schema=DOCUMENTS)).to_pylist()
+    assert len(pages) >= 2 and {p["kind"] for p in pages} == {"docx"}  # the hard page break is a printed page too
+    assert all(p["status"] == "ok" and p["converted_blocks"] is None and p["route_reason"] == "text_layer" for p in pages)
+    text = " ".join(span["text"] for page in pages for span in page["spans"])
+    assert office.TITLE in text and office.MERGED in text
 
 
 # ---------------------------------------------------------------------------- mixed folders through the pipelines
