@@ -22,7 +22,8 @@ Everything runs in this process (LocalExecutor), except pdfjs_dev (below). Wall 
   opens images and OCRs them with RapidOCR) and raw rapidocr;
 * camelot_tables (20 PDFs, 23 GT tables): TEDS and TEDS-S against `gt/<id>.html` (`docray eval --table-gt
   manifest.json`: each GT table paired one-to-one with a table of its page, unpaired = 0;
-  `docray.evaluation.table_gt`), plus a lenient TEDS taking the best of `gt/` and the table's `gt_alt/` grids; peer
+  `docray.evaluation.table_gt`), plus a lenient TEDS taking the best of `gt/` and the table's `gt_alt/` grids and a
+  flat-grid TEDS (`--flat-grids`: the GT writes a span as its text plus empty cells; both sides compared so); peer
   pymupdf4llm (its Markdown pipe tables read as HTML);
 * pdfjs_dev (471 odd PDFs, robustness of the FIRST of --pipelines, normally `fast`): `docray run` as a subprocess over
   chunks of 40 files; a chunk that dies or passes its time limit is rerun file by file with a per-file limit
@@ -403,6 +404,7 @@ def camelot_set(ctx: Context) -> dict:
     manifest = folder / "manifest.json"
     strict = load_table_gt(manifest)
     lenient = dataclasses.replace(strict, tables=camelot_lenient(manifest, strict))
+    flat = dataclasses.replace(strict, flat_grids=True)  # the GT writes spans as text plus empty cells
     pdfs = sorted((folder / "pdf").glob("*.pdf"))
     systems = ctx.docray_runs("camelot", [folder / "pdf"])
     if "pymupdf4llm" in ctx.peers:
@@ -412,20 +414,25 @@ def camelot_set(ctx: Context) -> dict:
         cache: dict = {}  # TEDS of the gt/ grids, computed once for both passes
         report, match = score_table_run(run, strict, cache=cache)
         lenient_report, _ = score_table_run(run, lenient, cache=cache)
+        flat_report, _ = score_table_run(run, flat, cache=cache)
         rows.append((name, report, match))
-        s, ls = report.summary(), lenient_report.summary()
-        results[name] = {"summary": s, "lenient_summary": ls, "match": match.to_dict(), "per_table": report.per_table,
-                         "lenient_per_table": lenient_report.per_table, "run": info}  # fmt: skip
+        s, ls, fs = report.summary(), lenient_report.summary(), flat_report.summary()
+        results[name] = {"summary": s, "lenient_summary": ls, "flat_summary": fs, "match": match.to_dict(),
+                         "per_table": report.per_table, "lenient_per_table": lenient_report.per_table,
+                         "flat_per_table": flat_report.per_table, "run": info}  # fmt: skip
         headline[name] = {"camelot TEDS": s["mean_teds"], "camelot TEDS-S": s["mean_teds_structure"],
-                          "camelot TEDS lenient": ls["mean_teds"]}  # fmt: skip
+                          "camelot TEDS lenient": ls["mean_teds"],
+                          "camelot TEDS flat grids": fs["mean_teds"]}  # fmt: skip
     table = table_table(rows).split("\n")
-    table[0] += " lenient TEDS | lenient TEDS-S |"
-    table[1] += "---:|---:|"
+    table[0] += " lenient TEDS | lenient TEDS-S | flat-grid TEDS | flat-grid TEDS-S |"
+    table[1] += "---:|---:|---:|---:|"
     for i, (name, _, _) in enumerate(rows, start=2):
-        ls = results[name]["lenient_summary"]
+        ls, fs = results[name]["lenient_summary"], results[name]["flat_summary"]
         table[i] += f" {ls['mean_teds']:.4f} | {ls['mean_teds_structure']:.4f} |"
+        table[i] += f" {fs['mean_teds']:.4f} | {fs['mean_teds_structure']:.4f} |"
     return {
-        "ground_truth": {**strict.describe(), "lenient": "best of gt/ and gt_alt/ per table"},
+        "ground_truth": {**strict.describe(), "lenient": "best of gt/ and gt_alt/ per table",
+                         "flat grids": "docray eval --flat-grids: spans as text plus empty cells on both sides"},
         "table": with_wall("\n".join(table), wall_of(systems)),
         "headline": headline,
         "wall_seconds": wall_of(systems),

@@ -4,7 +4,9 @@ For every layout block of type ``table`` the page image is cropped (the box padd
 points, so a box that cuts a column rule or the outer cells still shows them; caption and footnote
 blocks that the box overlaps at its top or bottom are trimmed off), the structure model
 runs on all crops of the batch together, and each cell gets its text from the text layer (``txt``
-pages) or the OCR lines (``ocr`` pages, when an ``ocr_lines`` column is present).  Tables are
+pages) or the OCR lines (``ocr`` pages, when an ``ocr_lines`` column is present); a row the model glued
+from two (every filled cell holds the same two lines) is split and rows without text are dropped
+(:mod:`docray.models.table_rows`).  Tables are
 written in PDF points with ``<table>...</table>`` HTML; a table whose structure scores below
 ``min_score`` or has no cells is left out.
 """
@@ -33,6 +35,7 @@ from docray.models.table_cells import (
     words_of,
 )
 from docray.models.table_grid import grid_size
+from docray.models.table_rows import drop_empty_rows, split_stacked_rows
 from docray.models.table_slanet import SlanetOptions
 from docray.operators.base import Level, Operator, Row, error_fields, is_error, share_timing
 from docray.operators.page_image import decode_page_image
@@ -175,11 +178,13 @@ def table_record(job: TableJob, structure: TableStructure, words: list[Word]) ->
     """The TABLE row of one recognised table."""
     cells = [replace(c, box=to_page_box(c.box, job.crop_origin, job.points_per_pixel)) for c in structure.cells]
     cells = stretch_rows_to_text(cells, words, job.region.bbox)  # the box: text just outside it is not the table's
-    texts = [cell_text(ws) for ws in assign_words(words, cells, region=job.region.padded)]
-    num_rows, num_cols = grid_size(structure.cells)
+    cell_words = list(zip(cells, assign_words(words, cells, region=job.region.padded)))
+    cell_words = drop_empty_rows(split_stacked_rows(cell_words))  # rows the model glued or made up
+    cells = [cell for cell, _ in cell_words]
+    num_rows, num_cols = grid_size(cells)
     return {
         "bbox": list(job.region.bbox),
-        "html": table_html(structure.cells, texts),
+        "html": table_html(cells, [cell_text(ws) for _, ws in cell_words]),
         "score": structure.score,
         "num_rows": num_rows,
         "num_cols": num_cols,

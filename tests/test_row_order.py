@@ -22,6 +22,7 @@ from docray.operators.textlayer.row_order import (
     rows_order,
     rows_of,
     text_columns,
+    trusted_regions,
     word_count,
 )
 from docray.schema import BlockType, LayoutFallback, Route
@@ -256,3 +257,17 @@ def test_lines_standing_on_end_make_no_rows_and_the_report_keeps_its_regions_and
     tables = [block for block in layout.blocks if block.type is BlockType.TABLE]
     assert len(tables) == 1 and "<td>Shares (m)</td><td>2,741</td>" in (tables[0].html or "")
     assert not any("Research report" in (b.text or "") and "Related" in (b.text or "") for b in layout.blocks)
+
+
+def _stacked(texts: list[str], x: float, top: float) -> list[Line]:
+    return [Line(spans=[s], bbox=s.bbox) for s in (span(text, x, top + 14 * k) for k, text in enumerate(texts))]
+
+
+def test_a_table_beside_the_next_column_s_paragraph_is_trusted_but_not_beside_a_form_s_labels():
+    cells = _stacked(["12.50", "3.20", "7.00"], 100, 300)
+    prose = group_lines(paragraph(words(80, 5), 320, 296, 220)[0])  # the other column's running text, level with it
+    table = _box(BlockType.TABLE, (96, 296, 140, 345))
+    page = PageText(page_idx=0, width=612, height=792, layout=[table])
+    assert trusted_regions(page, cells + prose).layout == [table]
+    labels = _stacked(["Sub:", "Tax:", "Tip:"], 30, 300)
+    assert trusted_regions(page, cells + labels).layout == []  # a form's labels left of its values: read by rows

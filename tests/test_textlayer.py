@@ -122,6 +122,14 @@ def test_full_width_figure_between_two_column_sections():
     assert order == expected
 
 
+def test_a_loose_box_grazing_the_last_line_of_a_column_does_not_fuse_the_columns_above():
+    left = [(f"L{i}", b) for i, b in enumerate(_box_rows(72, 297, 100, 10))]  # a sidebar, one line longer ...
+    right = [(f"R{i}", b) for i, b in enumerate(_box_rows(315, 540, 100, 9))]
+    table = [("TABLE", (70, 214, 542, 400))]  # ... whose last line (208-218) a table box below reaches into
+    order = _texts_in_order(table + right + left)
+    assert order == [f"L{i}" for i in range(10)] + [f"R{i}" for i in range(9)] + ["TABLE"]
+
+
 def test_a_heading_inside_the_left_column_stays_in_that_column():
     left = [(f"L{i}", b) for i, b in enumerate(_box_rows(72, 297, 100, 4))]
     left.append(("H", (72, 160, 150, 172)))  # a short heading, the right column has a gap here

@@ -122,3 +122,24 @@ def vertical_header_pdf(rows: Sequence[Sequence[str]]) -> bytes:
     page.showPage()
     page.save()
     return buffer.getvalue()
+
+
+def row_labels_table_pdf(rows: Sequence[Sequence[str]] = SALES, *, side: Literal["left", "right"] = "left") -> bytes:
+    """A page with one table whose cells are ruled but for its label column (the first, or with ``side="right"``
+    the last), set just outside the grid, as statistical tables print their row names; ``rows`` include it."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    ruled = ((1, 0), (-1, -1)) if side == "left" else ((0, 0), (-2, -1))
+    style = [("FONT", (0, 0), (-1, -1), "Helvetica", 10), ("GRID", *ruled, 0.5, colors.black)]
+    label_column = 0 if side == "left" else -1
+    style.append(("ALIGN", (label_column, 0), (label_column, -1), "RIGHT" if side == "left" else "LEFT"))
+    buffer = io.BytesIO()
+    sheet = getSampleStyleSheet()
+    widths = [60 if k == (0 if side == "left" else len(rows[0]) - 1) else 70 for k in range(len(rows[0]))]
+    story = [Paragraph("Table 2: Sales by region", sheet["Heading2"]), Spacer(1, 12)]
+    story.append(Table([list(r) for r in rows], colWidths=widths, style=TableStyle(style)))
+    SimpleDocTemplate(buffer, pagesize=A4).build(story)
+    return buffer.getvalue()

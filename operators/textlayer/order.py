@@ -7,7 +7,8 @@ A region is cut, in this order of preference:
    column or a line-number margin is not taken for a text column), and where neither side is a
    centred stack (several lines sharing a centre but not a left edge, like a centred running title
    beside left-aligned headings: that is one region, not two columns).  The left part is read first.
-2. **Horizontally**, into stripes: maximal runs of boxes connected by vertical overlap.  A naive
+2. **Horizontally**, into stripes: maximal runs of boxes connected by vertical overlap (a box that only
+   grazes the run above, by less than ``stripe_graze`` of the shorter box's height, starts a new one).  A naive
    XY-cut would now cut at every stripe boundary, but in a two-column body the line gaps of both
    columns line up, which would interleave the columns line by line.  So consecutive stripes are
    first merged greedily while their union still has a gutter: the lines of a two-column section
@@ -31,7 +32,8 @@ from docray.operators.textlayer.lines import vertical_overlap_ratio
 class OrderOptions:
     min_gutter: float = 6.0  # narrowest vertical whitespace (points) that separates columns
     min_column_width: float = 36.0  # narrowest column (points) a gutter may split off
-    stripe_overlap_tolerance: float = 1.0  # boxes overlapping vertically by less stay in separate stripes
+    stripe_overlap_tolerance: float = 1.0  # boxes overlapping vertically by less stay in separate stripes ...
+    stripe_graze: float = 0.5  # ... and so do boxes overlapping by less than this share of the shorter one's height
     align_tolerance: float = 3.0  # points within which box starts (or centres) count as aligned
 
 
@@ -106,15 +108,23 @@ def _centred_stack(side: list[BBox], options: OrderOptions) -> bool:
 
 
 def _stripes(region: list[int], boxes: list[BBox], options: OrderOptions) -> list[list[int]]:
+    """Runs of boxes connected by vertical overlap, top to bottom.  A box whose top only grazes the bottom of the
+    run above (by less than ``stripe_graze`` of the height of the shorter of the two boxes: a detector's loose table
+    box reaching into the last line above it) starts a run of its own, so it does not fuse the columns above."""
     ordered = sorted(region, key=lambda i: (boxes[i][1], boxes[i][0]))
     stripes: list[list[int]] = [[ordered[0]]]
-    bottom = boxes[ordered[0]][3]
+    lowest = ordered[0]  # the box reaching lowest in the current stripe
     for i in ordered[1:]:
-        if boxes[i][1] > bottom - options.stripe_overlap_tolerance:
+        bottom = boxes[lowest][3]
+        shorter = min(boxes[i][3] - boxes[i][1], bottom - boxes[lowest][1])
+        graze = max(options.stripe_overlap_tolerance, options.stripe_graze * shorter)
+        if boxes[i][1] > bottom - graze:
             stripes.append([i])
+            lowest = i
         else:
             stripes[-1].append(i)
-        bottom = max(bottom, boxes[i][3])
+            if boxes[i][3] > bottom:
+                lowest = i
     return stripes
 
 

@@ -5,8 +5,8 @@ become two regions (or one text-dense figure whose lines the column-aware XY-cut
 columns) read one after the other (``Date:``, ``Cashier:``, ... and the values three blocks later),
 a region border runs through text lines, or the whole photographed receipt is taken for a picture
 and its text dropped.  On such a page the text, caption and furniture regions are dropped, and so
-are figures holding text lines and tables whose rows run out of them (:func:`trusted_regions`; other
-tables, equations and pictures stay), and the lines are read row by row (:func:`row_items`): the
+are figures holding text lines and tables whose rows run out of them into a line that is not running text
+(:func:`trusted_regions`; other tables, equations and pictures stay), and the lines are read row by row (:func:`row_items`): the
 lines of one row (vertical overlap, :func:`rows_of`) join into one line, left to right (right to
 left in Arabic or Hebrew script), so a label and its value stay together (``TOTAL  12.50``), and the
 rows go top to bottom (:func:`rows_order`).  A line of running text (:func:`paragraphs_of`) is never
@@ -386,22 +386,25 @@ def trusted_regions(page: PageText, lines: list[Line], options: RowOptions = Row
     text lines (a logo, a photo) and tables whose rows stay inside them; text, caption and furniture regions
     go, and so do figures holding text lines and tables with a row running out of them (a form's labels left
     of a "table" of values): their lines are read by rows."""
+    prose = paragraph_lines(lines, options)
+    labels = [line for line, p in zip(lines, prose) if not p]  # running text beside a table is another column
     kept: list[LayoutBox] = []
     for box in page.layout:
         if family(box.type) != "visual":
             continue
         if box.type in (BlockType.IMAGE, BlockType.IMAGE_BODY) and any(centre_inside(ln.bbox, box.bbox) for ln in lines):
             continue
-        if box.type in (BlockType.TABLE, BlockType.TABLE_BODY) and _rows_cross(box.bbox, lines, options):
+        if box.type in (BlockType.TABLE, BlockType.TABLE_BODY) and _rows_cross(box.bbox, lines, labels, options):
             continue
         kept.append(box)
     return replace(page, layout=kept)
 
 
-def _rows_cross(region: BBox, lines: list[Line], options: RowOptions) -> bool:
-    """Whether a line inside the region shares a row with a line beside the region (outside it)."""
+def _rows_cross(region: BBox, lines: list[Line], labels: list[Line], options: RowOptions) -> bool:
+    """Whether a line inside the region shares a row with a line of ``labels`` (lines that are not running text)
+    beside the region (outside it): a form's label beside its value, not the next column's paragraph."""
     inside = [ln.bbox for ln in lines if centre_inside(ln.bbox, region)]
-    beside = [ln.bbox for ln in lines if ln.bbox[2] <= region[0] or ln.bbox[0] >= region[2]]
+    beside = [ln.bbox for ln in labels if ln.bbox[2] <= region[0] or ln.bbox[0] >= region[2]]
     return any(vertical_overlap_ratio(a, b) >= options.row_overlap for a in inside for b in beside)
 
 

@@ -8,7 +8,9 @@ Pure functions over segments ``(x0, y0, x1, y1)`` in page points (see :mod:`.pdf
 3. the grid's row and column separators are the distinct positions of its lines; between two neighbouring
    slots a separator is *present* when lines cover most of the shared edge, and slots without a separator
    between them merge into one cell (rowspan / colspan);
-4. a candidate is a table when its cells hold text (a chart's gridlines hold none; the labels are outside).
+4. a candidate is a table when its cells hold text (a chart's gridlines hold none; the labels are outside);
+5. row labels set just beside the ruled cells, one line per row band (:func:`with_side_labels`), are one more
+   column of the table.
 
 :func:`is_fully_ruled` tells whether a grid's rows are all drawn: when several cells of one row each hold
 lines of text at the same heights, the rows between them were not ruled and the grid from the rules alone
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import bisect
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -32,6 +34,7 @@ SNAP = 2.0  # points: lines this close across their direction are one line; sepa
 JOIN = 3.0  # points: collinear pieces with a gap this small are one line; crossing tolerance
 COVER = 0.6  # share of a slot edge that lines must cover for the edge to count as a separator
 MIN_BAND = 4.0  # points: rows or columns thinner than this (double rules) are no band
+MAX_LABEL_GAP = 3.0  # text heights between a grid and the row labels set beside it
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +333,95 @@ def ruled_grids(segments: Sequence[Segment], words: Sequence[Word], min_filled: 
         filled = sum(1 for ws in words_in_cells(grid, inside) if ws)
         if filled >= 2 and filled >= min_filled * len(grid.cells):
             grids.append(grid)
-    return [g for g in grids if not any(_encloses(g, other) for other in grids)]
+    grids = [g for g in grids if not any(_encloses(g, other) for other in grids)]
+    return [with_side_labels(g, words, [other.bbox for other in grids if other is not g], text_height) for g in grids]
+
+
+def _row_of(grid: RuledGrid, word: Word) -> int | None:
+    """The row band that holds ``word`` whole (give or take a quarter of its height), or None."""
+    y0, y1 = word.box[1], word.box[3]
+    slack = (y1 - y0) / 4
+    for r in range(grid.num_rows):
+        if grid.rows[r][0] - slack <= y0 and y1 <= grid.rows[r + 1][1] + slack:
+            return r
+    return None
+
+
+def _side_labels(
+    grid: RuledGrid, words: Sequence[Word], left: bool, text_height: float
+) -> dict[int, list[Word]] | None:
+    """The words beside the grid on one side that label its rows (see :func:`with_side_labels`), by row."""
+    x_edge = grid.bbox[0] if left else grid.bbox[2]
+    top, bottom = grid.bbox[1], grid.bbox[3]
+    side = [
+        w
+        for w in words
+        if top < (w.box[1] + w.box[3]) / 2 < bottom and (w.box[2] <= x_edge if left else w.box[0] >= x_edge)
+    ]
+    by_row: dict[int, list[Word]] = {}
+    for word in side:
+        r = _row_of(grid, word)
+        if r is None:
+            return None  # text across a row rule: not the rows' labels (prose beside the table)
+        by_row.setdefault(r, []).append(word)
+    if not by_row:
+        return None
+    for ws in by_row.values():
+        if len(_line_centres(ws)) > 1:
+            return None  # two lines in one row: prose, not a label per row
+        xs = sorted((w.box[0], w.box[2]) for w in ws)
+        if any(b[0] - a[1] > 2 * text_height for a, b in zip(xs, xs[1:])):
+            return None  # a wide gap: text further out, not a label
+    labels = [w for ws in by_row.values() for w in ws]
+    near = max(w.box[2] for w in labels) if left else min(w.box[0] for w in labels)
+    if abs(x_edge - near) > MAX_LABEL_GAP * text_height:
+        return None
+    texts_rows = {cell.row for cell, ws in zip(grid.cells, words_in_cells(grid, words)) if ws}
+    if len(by_row) < 2 or 2 * len(by_row) < len(texts_rows):
+        return None
+    return by_row
+
+
+def with_side_labels(
+    grid: RuledGrid, words: Sequence[Word], others: Sequence[Box] = (), text_height: float = MIN_BAND
+) -> RuledGrid:
+    """``grid`` with one more column on a side where its rows go on into unruled text: row labels set just
+    left (or right) of the ruled cells.
+
+    The words beside the grid (not in ``others``, the page's other grids) count when each lies within one row band,
+    a row holds one line of them with no wide gap, they end at most :data:`MAX_LABEL_GAP` text heights from the
+    grid, and they label at least two rows and half of the rows that hold text.
+    """
+    free = [w for w in words if not any(_inside_box(w, box) for box in others)]
+    for left in (True, False):
+        labels = _side_labels(grid, free, left, text_height)
+        if labels is None:
+            continue
+        ws = [w for row in labels.values() for w in row]
+        edge = min(w.box[0] for w in ws) - 1.0 if left else max(w.box[2] for w in ws) + 1.0
+        grid = _add_column(grid, edge, left)
+    return grid
+
+
+def _inside_box(word: Word, box: Box) -> bool:
+    x, y = (word.box[0] + word.box[2]) / 2, (word.box[1] + word.box[3]) / 2
+    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+
+def _add_column(grid: RuledGrid, edge: float, left: bool) -> RuledGrid:
+    """``grid`` with a column of single cells from ``edge`` to its first (``left``) or last column separator."""
+    shift = 1 if left else 0
+    cols = ((edge, edge), *grid.cols) if left else (*grid.cols, (edge, edge))
+    inner = grid.cols[0][0] if left else grid.cols[-1][1]
+    cells = [replace(c, col=c.col + shift) for c in grid.cells]
+    for r in range(grid.num_rows):
+        top, bottom = grid.rows[r][1], grid.rows[r + 1][0]
+        box = (edge, top, inner, bottom) if left else (inner, top, edge, bottom)
+        cells.append(TableCell(row=r, col=0 if left else grid.num_cols, rowspan=1, colspan=1, box=box))
+    cells.sort(key=lambda c: (c.row, c.col))
+    x0, y0, x1, y1 = grid.bbox
+    bbox = (edge, y0, x1, y1) if left else (x0, y0, edge, y1)
+    return RuledGrid(bbox, grid.rows, cols, tuple(cells))
 
 
 def _line_centres(words: Sequence[Word]) -> list[float]:
