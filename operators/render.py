@@ -3,10 +3,12 @@
 One document row in, one row per selected page out, with every column of
 :data:`docray.schema.PAGES`.  PDFs are opened once with pdfium; each page is rendered, its text
 layer grouped into spans and its route (text layer or OCR) decided.  Image documents become one
-page per frame, routed to OCR.  Office, web and e-book documents are converted (:mod:`docray.operators.convert`):
-their pages carry ``converted_blocks`` and ``converted_images`` and no image, so model stages pass them by.  A document that cannot be opened (or arrived in error) becomes a
-single error row with ``page_idx = -1``; a page that fails becomes its own error row
-(``RENDER_FAILED``) while the other pages go on.
+page per frame, routed to OCR.  Office, web and e-book documents are converted
+(:mod:`docray.operators.convert`): their pages carry ``converted_blocks`` and ``converted_images``
+and no image, so model stages pass them by (``render_office: pdf`` prints Office files to PDF with
+LibreOffice instead and takes the PDF route).  A document that cannot be opened (or arrived in
+error) becomes a single error row with ``page_idx = -1``; a page that fails becomes its own error
+row (``RENDER_FAILED``) while the other pages go on.
 
 pdfium runs in a child process per batch (``timeout_s``; :mod:`docray.operators.isolation`): a
 document that makes no progress for ``timeout_s`` seconds, or crashes the child, costs that
