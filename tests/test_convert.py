@@ -148,7 +148,8 @@ def test_html_keeps_furniture_scripts_and_styles_out(samples) -> None:
     _, layouts, md = converted(DocKind.HTML, samples[DocKind.HTML])
     assert md.startswith(f"# {office.TITLE}\n\n## {office.HEADING}")
     assert "var x" not in md and "color: red" not in md and "ignored title" not in md
-    assert office.HEADER not in md and office.FOOTER not in md and len(layouts[0].discarded) == 2
+    assert office.HEADER not in md and office.FOOTER not in md and "All ponds" not in md
+    assert [b.type for b in layouts[0].discarded] == [BlockType.HEADER, BlockType.FOOTER, BlockType.ASIDE_TEXT]
     assert f"- {office.BULLETS[0]}\n    - {office.NESTED}\n- {office.BULLETS[1]}" in md
     assert f"3. {office.NUMBERED[0]}\n4. {office.NUMBERED[1]}" in md  # <ol start="3">
     assert f"Ducks per pond\n<html><body><table><tr><td colspan=\"3\">{office.MERGED}</td>" in md

@@ -307,6 +307,7 @@ def html_file() -> bytes:
 <html><head><title>ignored title</title><style>p {{ color: red }}</style><script>var x = 1;</script></head>
 <body>
 <header>{HEADER}</header>
+<nav><ul><li><a href="/">Home</a></li><li><a href="/ponds">All ponds</a></li></ul></nav>
 <h1>{TITLE}</h1>
 <h2>{HEADING}</h2>
 <p>{PARAGRAPH}</p>

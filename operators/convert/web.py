@@ -7,7 +7,7 @@ and ``figure``/``figcaption`` are figures with captions (``data:`` images are de
 are read through ``resolve_image`` when the caller has one, as the EPUB reader does, else kept as a
 figure without a file: a converter never fetches URLs); MathML with a TeX annotation is an equation.
 ``script``, ``style``, ``template`` and ``head`` are skipped; a ``header``/``footer`` that is a
-direct child of ``body`` is page furniture (kept out of the body).  The whole document is one page.
+direct child of ``body``, and every ``nav`` (site navigation), are page furniture (kept out of the body).  The whole document is one page.
 """
 
 from __future__ import annotations
@@ -112,6 +112,8 @@ class HtmlWalker:
             self.math(el)
         elif name == "hr":
             return
+        elif name == "nav":  # site navigation (menus, tables of contents): page furniture, out of the body
+            self.builder.furniture(BlockType.ASIDE_TEXT, inline_text(el))
         elif name == "p" and not _has_block(el):
             self.builder.text(inline_text(el))
             for img in _images_in(el):
