@@ -183,6 +183,9 @@ def test_render_page_range_selects_slides(samples) -> None:
     pages = render.render_table(pa.Table.from_pylist([document], schema=DOCUMENTS)).to_pylist()
     assert [(p["page_idx"], p["num_pages"], p["status"]) for p in pages] == [(1, 2, "ok")]
     assert {b["type"] for b in pages[0]["converted_blocks"]} >= {"title", "list", "table", "image"}
+    beyond = RenderOperator({"op": "render", "start_page": 5, "image_format": "none"})
+    [failed] = beyond.render_table(pa.Table.from_pylist([document], schema=DOCUMENTS)).to_pylist()
+    assert (failed["page_idx"], failed["error_code"]) == (-1, ErrorCode.EMPTY_PAGE_RANGE.value)
 
 
 def test_render_office_pdf_without_libreoffice_is_a_clear_error(monkeypatch) -> None:

@@ -26,7 +26,7 @@ csv        :mod:`.delimited`      the whole file (one table)
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from docray.operators.base import DocrayError
 from docray.operators.convert.blocks import ConvertedPage
@@ -64,13 +64,10 @@ def convert_document(kind: DocKind, data: bytes) -> list[ConvertedPage]:
     return pages or [ConvertedPage()]
 
 
-def converted_page_fields(kind: str, data: bytes, page_range: Callable[[int], Any]) -> Iterator[dict[str, Any]]:
+def converted_page_fields(kind: str, data: bytes, page_range: Callable[[int], Iterable[int]]) -> Iterator[dict[str, Any]]:
     """Render's page fields for a converted document: no image, no spans, its blocks and image files."""
     pages = convert_document(DocKind(kind), data)
-    selected = list(page_range(len(pages)))
-    if not selected:
-        raise DocrayError(ErrorCode.EMPTY_PAGE_RANGE, f"the page range selects none of the document's {len(pages)} pages")
-    for page_idx in selected:
+    for page_idx in page_range(len(pages)):  # raises empty_page_range / too_many_pages as for a PDF
         page = pages[page_idx]
         yield {
             "num_pages": len(pages),
