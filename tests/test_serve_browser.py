@@ -112,3 +112,14 @@ def test_a_refusal_is_shown(browser, server, tmp_path):
     submit(browser, server, pdf, "wrong-key")
     WebDriverWait(browser, 30).until(lambda b: "error" in b.find_element(By.ID, "status").get_attribute("class"))
     assert "refused (401)" in browser.find_element(By.ID, "status").text
+
+
+def test_api_docs_render_offline(browser, server):
+    """/docs draws Swagger UI's operations from files the server itself serves (no CDN: CI may be offline)."""
+    browser.get(server.url + "/docs")
+    WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".opblock-summary-path"))
+    paths = {e.get_attribute("data-path") for e in browser.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")}
+    assert {"/file_parse", "/tasks", "/tasks/{task_id}", "/tasks/{task_id}/result", "/health"} <= paths, paths
+    assert browser.find_elements(By.CSS_SELECTOR, ".auth-wrapper .authorize")  # the Bearer key can be entered
+    loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert loaded and all(url.startswith(server.url + "/") for url in loaded), loaded

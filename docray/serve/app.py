@@ -7,11 +7,13 @@ from enum import Enum
 from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, File, Form, Header, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Request, Security, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from docray import __version__
 from docray.serve.config import ServeConfig
+from docray.serve.docs import add_offline_docs
 from docray.serve.gate import Gate
 from docray.serve.forms import MINERU_END_PAGE, FormError, ParseForm, build_spec
 from docray.serve.limits import ApiKeys, CheckedFile, RateLimiter, Refusal, check_upload
@@ -80,7 +82,9 @@ def create_app(config: ServeConfig) -> FastAPI:
     app = FastAPI(
         title="docray serve", version=__version__, lifespan=lifespan,
         description="MinerU-compatible parsing API (mineru-api's POST /file_parse and async /tasks) on docray's pipelines.",
+        docs_url=None, redoc_url=None,  # add_offline_docs: Swagger UI and Redoc from local files, no CDN
     )  # fmt: skip
+    add_offline_docs(app)
     app.state.queue = queue
     # key, rate and size are checked before the body is read; the routes ask the key only to know whose task it is
     app.add_middleware(Gate, keys=keys, rate=rate, max_bytes=max_bytes + 256 * 1024, submit_paths=("/file_parse", "/tasks"))
@@ -89,8 +93,12 @@ def create_app(config: ServeConfig) -> FastAPI:
     async def refused(_request: Request, exc: Refusal) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
 
-    def client(authorization: Annotated[str | None, Header()] = None) -> str:
-        return keys.client_of(authorization)
+    # a security scheme (not a header parameter, which Swagger UI drops for Authorization): /docs gets an Authorize
+    # button, and its "Try it out" requests send the key
+    bearer = HTTPBearer(auto_error=False, description="an API key of this server (--api-key); none if it has no keys")
+
+    def client(credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None) -> str:
+        return keys.client_of(f"{credentials.scheme} {credentials.credentials}" if credentials else None)
 
     async def checked_files(files: list[UploadFile] | None) -> list[CheckedFile]:
         if not files:
