@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.docray-installed
 
-.PHONY: install demo test bench clean texlive
+.PHONY: install demo test bench clean texlive chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	# torch alone first: pip then takes the CPU wheel (torch==2.13.0+cpu); resolved together with the dev extras it
 	# can pick PyPI's CUDA build (several GB of nvidia packages). Once installed, the extras' torch==2.13.0 keeps it.
 	$(PY) -m pip install --quiet 'torch==2.13.0'
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,serve]'
 	touch $(STAMP)
 
 KATEX   = tools/katex/node_modules/.package-lock.json
@@ -31,7 +31,17 @@ texlive:  ## pdflatex (Debian's texlive) for the formula tests and benchmarks; s
 		echo "texlive did not install: LaTeX formula tests will be skipped"; \
 	else echo "pdflatex not found and apt-get unavailable (or not root): LaTeX formula tests will be skipped"; fi
 
-install: $(STAMP) $(KATEX) texlive  ## create .venv, install docray with its test extras, KaTeX (npm ci) and texlive
+CHROMIUM = chromium chromium-driver
+
+chromium:  ## Debian's headless Chromium + chromedriver for docray serve's browser test; skipped (the test says why) when it cannot install
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(CHROMIUM) >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(CHROMIUM) >/dev/null; } || \
+		echo "chromium did not install: the web page's browser test will be skipped"; \
+	else echo "chromium not found and apt-get unavailable (or not root): the web page's browser test will be skipped"; fi
+
+install: $(STAMP) $(KATEX) texlive chromium  ## create .venv, install docray with its test and serve extras, KaTeX (npm ci), texlive, chromium
 
 demo: install  ## parse the bundled sample PDF with the standard pipeline
 	$(VENV)/bin/docray run pipelines/standard.yaml --input samples/sample.pdf --output out/sample

@@ -1,4 +1,4 @@
-"""docray's command line: ``docray run`` (pipelines), ``docray parse`` (MinerU-style) and ``docray eval`` (scores)."""
+"""docray's command line: ``docray run`` (pipelines), ``parse`` (MinerU-style), ``serve`` (an API) and ``eval``."""
 
 from __future__ import annotations
 
@@ -217,52 +217,86 @@ def parse_state_dir(spec) -> str:
 MINERU_DEBUG_FILES = ("layout_pdf", "span_pdf")  # MinerU's f_draw_layout_bbox / f_draw_span_bbox, on by default
 
 
-def cmd_parse(args: argparse.Namespace) -> int:
+class ParseOptionError(ValueError):
+    """A MinerU option that cannot run here (an unknown backend, a missing server URL ...): a usage error."""
+
+
+def mineru_parse_spec(
+    *,
+    backend: str = "pipeline",
+    pipeline: str | None = None,
+    url: str | None = None,
+    vlm_model: str | None = None,
+    method: str = "auto",
+    start: int = 0,
+    end: int | None = None,
+    lang: str | None = None,
+    formula: bool = True,
+    table: bool = True,
+    device: str | None = None,
+    sets: list[str] | None = None,
+    parquet: bool = False,
+    note: Any = None,
+):
+    """The pipeline spec ``docray parse`` (and ``docray serve``) runs for MinerU's options; raises
+    :class:`ParseOptionError` for options that cannot run.  ``note(message)`` receives advisory notes."""
     from docray.pipelines.spec import apply_overrides, load_pipeline
 
-    vlm = args.backend in VLM_BACKENDS
-    if args.backend != "pipeline" and not vlm:
-        print(f"error: unknown backend {args.backend!r}; choose from pipeline, {', '.join(VLM_BACKENDS)}", file=sys.stderr)
-        return ExitCode.USAGE
-    problem = refused_mineru_flags(args)
-    if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return ExitCode.USAGE
-    spec = load_pipeline(args.pipeline or ("vlm" if vlm else "standard"))
+    note = note or (lambda message: None)
+    vlm = backend in VLM_BACKENDS
+    if backend != "pipeline" and not vlm:
+        raise ParseOptionError(f"unknown backend {backend!r}; choose from pipeline, {', '.join(VLM_BACKENDS)}")
+    spec = load_pipeline(pipeline or ("vlm" if vlm else "standard"))
     if vlm:
-        engine_overrides, problem = vlm_engine_override(args.backend, spec, args.url, args.vlm_model)
+        engine_overrides, problem = vlm_engine_override(backend, spec, url, vlm_model)
         if problem:
-            print(f"error: {problem}", file=sys.stderr)
-            return ExitCode.USAGE
+            raise ParseOptionError(problem)
         spec = apply_overrides(spec, engine_overrides)
-    elif args.url:
-        print(f"note: -u {redact_url(args.url)} is for -b vlm-http-client; backend pipeline ignores it", file=sys.stderr)
-    overrides = [f"render.method={args.method}", f"render.start_page={args.start}"]
-    if args.end is not None:
-        overrides.append(f"render.end_page={args.end}")
+    elif url:
+        note(f"-u {redact_url(url)} is for -b vlm-http-client; backend pipeline ignores it")
+    overrides = [f"render.method={method}", f"render.start_page={start}"]
+    if end is not None:
+        overrides.append(f"render.end_page={end}")
     lang_stages = [s.stage_name for s in spec.stages if s.op in ("ocr",)]
-    if args.lang:
-        overrides += [f"{stage}.lang={args.lang}" for stage in lang_stages]
-    if args.lang and not lang_stages:
-        print(f"note: pipeline {spec.name!r} has no OCR stage; -l {args.lang} has no effect", file=sys.stderr)
-    if not args.formula:  # MinerU's -f false: no formula stage, no glyphs kept for it
+    if lang:
+        overrides += [f"{stage}.lang={lang}" for stage in lang_stages]
+    if lang and not lang_stages:
+        note(f"pipeline {spec.name!r} has no OCR stage; -l {lang} has no effect")
+    if not formula:  # MinerU's -f false: no formula stage, no glyphs kept for it
         formula_stages = [s for s in spec.stages if s.op == "formula"]
         spec.stages = [s for s in spec.stages if s.op != "formula"]
         if formula_stages:
             overrides.append("render.glyphs=none")
-    if not args.table:  # MinerU's -t false: no table stage (table regions stay images), no line segments for it
+    if not table:  # MinerU's -t false: no table stage (table regions stay images), no line segments for it
         table_stages = [s for s in spec.stages if s.op == "table"]
         spec.stages = [s for s in spec.stages if s.op != "table"]
         if table_stages and any("line_segments" in s.config for s in spec.stages if s.op == "render"):
             overrides.append("render.line_segments=false")
-    overrides += device_overrides(args.device, spec)
+    overrides += device_overrides(device, spec)
     if not vlm:  # MinerU's pipeline backend draws both debug PDFs by default; corpus pipelines only on request
         spec.output.files = list(dict.fromkeys([*spec.output.files, *MINERU_DEBUG_FILES]))
-    spec = apply_overrides(spec, overrides + (args.set or []))
+    spec = apply_overrides(spec, overrides + list(sets or []))
     spec.output.files_dir = ""
-    if not args.parquet:
+    if not parquet:
         spec.output.tables = []
         spec.output.state_dir = parse_state_dir(spec)  # --parquet: one set of tables, so one set of options
+    return spec
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    problem = refused_mineru_flags(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return ExitCode.USAGE
+    try:
+        spec = mineru_parse_spec(
+            backend=args.backend, pipeline=args.pipeline, url=args.url, vlm_model=args.vlm_model, method=args.method,
+            start=args.start, end=args.end, lang=args.lang, formula=args.formula, table=args.table, device=args.device,
+            sets=args.set, parquet=args.parquet, note=lambda message: print(f"note: {message}", file=sys.stderr),
+        )  # fmt: skip
+    except ParseOptionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
     inputs = list(args.paths) + list(args.path or [])
     if not inputs and not args.manifest:
         print("error: give at least one file or directory (positional or -p)", file=sys.stderr)
@@ -488,6 +522,10 @@ def build_parser(with_availability: bool = False) -> argparse.ArgumentParser:
     from docray.vlm_serve import add_arguments as add_serve_arguments
 
     add_serve_arguments(sub.add_parser("vlm-serve", help="serve a local VLM (transformers) as an OpenAI-compatible API"))
+
+    from docray.serve.cli import add_arguments as add_api_arguments
+
+    add_api_arguments(sub.add_parser("serve", help="serve a MinerU-compatible parsing API (POST /file_parse, /tasks) and a web page"))
 
     lst = sub.add_parser("pipelines", help="list bundled pipelines")
     lst.set_defaults(func=cmd_pipelines)

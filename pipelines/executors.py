@@ -98,6 +98,10 @@ class LocalExecutor:
                     for i in range(table.num_rows):
                         yield table.slice(i, 1)
 
+    def operators(self, plan: Plan) -> list[Any]:
+        """The plan's operators, set up (models loaded) for this run; a long-lived caller may keep them warm."""
+        return [stage.instantiate() for stage in plan.stages]
+
     def execute(
         self,
         plan: Plan,
@@ -109,7 +113,7 @@ class LocalExecutor:
         on_written: Callable[[str, list[str], WriteStats], None] | None = None,
         run_id: str | None = None,
     ) -> WriteStats:
-        operators = [stage.instantiate() for stage in plan.stages]  # models load once per run
+        operators = self.operators(plan)  # models load once per run
         mapping = shard_of or {}
         stats = WriteStats()
         pending: list[pa.Table] = []  # results not yet written: one Parquet part per rows_per_write documents
