@@ -30,6 +30,7 @@ class ResultFormat(str, Enum):
 
 POLL_S = 0.1
 SANDBOX_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+FILES_DESCRIPTION = "PDFs, images, Office (DOCX, PPTX, XLSX), OpenDocument, HTML, EPUB or CSV files, sniffed"
 READ_CHUNK = 1 << 20
 
 
@@ -155,7 +156,7 @@ def create_app(config: ServeConfig) -> FastAPI:
     async def file_parse(
         form: Annotated[ParseForm, Depends(mineru_form)],
         who: Annotated[str, Depends(client)],
-        files: Annotated[list[UploadFile] | None, File(description="PDFs and images")] = None,
+        files: Annotated[list[UploadFile] | None, File(description=FILES_DESCRIPTION)] = None,
     ) -> Response:
         task = await submit(form, files, who)
         deadline = time.monotonic() + config.request_timeout_s
@@ -172,7 +173,7 @@ def create_app(config: ServeConfig) -> FastAPI:
         request: Request,
         form: Annotated[ParseForm, Depends(mineru_form)],
         who: Annotated[str, Depends(client)],
-        files: Annotated[list[UploadFile] | None, File(description="PDFs and images")] = None,
+        files: Annotated[list[UploadFile] | None, File(description=FILES_DESCRIPTION)] = None,
     ) -> JSONResponse:
         task = await submit(form, files, who)
         return JSONResponse({**task_links(request, task), "queued_ahead": store.queued_ahead(task)}, status_code=202)
