@@ -106,6 +106,25 @@ def test_formulas_render_as_mathml(browser, server, tmp_path):
     assert browser.save_screenshot(str(shot))
 
 
+def test_a_word_document_shows_its_markdown_without_a_page_image(browser, server, tmp_path):
+    from docray.testing import office
+
+    docx = tmp_path / "pond survey.docx"
+    docx.write_bytes(office.docx_file())
+    submit(browser, server, docx, KEY)
+    WebDriverWait(browser, 120).until(lambda b: "shown" in b.find_element(By.ID, "result").get_attribute("class")
+                                      or "error" in b.find_element(By.ID, "status").get_attribute("class"))  # fmt: skip
+    assert "completed" in browser.find_element(By.ID, "status").text
+    # no page image (a converted document has none): the image is empty and says why, no boxes are drawn
+    image = browser.find_element(By.ID, "page-image")
+    WebDriverWait(browser, 30).until(lambda b: "no page images" in image.get_attribute("alt"))
+    assert not image.get_attribute("src")
+    browser.switch_to.frame(browser.find_element(By.ID, "markdown-frame"))
+    assert office.TITLE in browser.find_element(By.TAG_NAME, "body").text
+    assert browser.find_elements(By.CSS_SELECTOR, "table td")
+    browser.switch_to.default_content()
+
+
 def test_a_refusal_is_shown(browser, server, tmp_path):
     pdf = tmp_path / "any.pdf"
     pdf.write_bytes(report_with_table_and_figure().pdf)
