@@ -17,6 +17,9 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from docray.operators.textlayer.extract import page_spans
+from docray.pipelines.executors import LocalExecutor
+from docray.pipelines.runner import run_pipeline
+from docray.pipelines.spec import load_pipeline
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 SIZE = 12.0
@@ -41,15 +44,21 @@ def _draw_rtl_line(c: canvas.Canvas, parts: list[str], right: float, y: float) -
                 c.drawString(x, y, ch)
 
 
-def _spans_of(lines: list[list[str]]) -> list[str]:
+def _rtl_pdf(lines: list[list[str]]) -> bytes:
+    """A page of right-to-left lines, the first at the top."""
     pdfmetrics.registerFont(TTFont("DejaVu", str(DEJAVU)))
     buffer = io.BytesIO()
-    c = canvas.Canvas(buffer, pagesize=(500, 100 + 30 * len(lines)))
+    height = 100 + 30 * len(lines)
+    c = canvas.Canvas(buffer, pagesize=(500, height))
     c.setFont("DejaVu", SIZE)
     for i, parts in enumerate(lines):
-        _draw_rtl_line(c, parts, 450, 60 + 30 * i)
+        _draw_rtl_line(c, parts, 450, height - 60 - 30 * i)
     c.save()
-    pdf = pdfium.PdfDocument(buffer.getvalue())
+    return buffer.getvalue()
+
+
+def _spans_of(lines: list[list[str]]) -> list[str]:
+    pdf = pdfium.PdfDocument(_rtl_pdf(lines))
     try:
         return [span.text for span in page_spans(pdf[0])]
     finally:
@@ -89,3 +98,12 @@ def test_two_right_to_left_columns_with_numbers_stay_apart():
     finally:
         pdf.close()
     assert sorted(spans) == sorted(["עמוד 12", "סעיף 3.5"])
+
+
+def test_fast_pipeline_markdown_reads_numbers_whole_in_right_to_left_lines(tmp_path):
+    pdf = tmp_path / "rtl.pdf"
+    pdf.write_bytes(_rtl_pdf([ARABIC_CATS, [], HEBREW_THOUSANDS]))
+    run_pipeline(load_pipeline("fast"), [str(pdf)], str(tmp_path / "out"), executor=LocalExecutor())
+    markdown = next((tmp_path / "out" / "files").rglob("*.md")).read_text(encoding="utf-8")
+    assert "عندي 47 قطط" in markdown
+    assert "שילמנו 1,250,000 דולר בשנת 2024" in markdown
