@@ -46,7 +46,10 @@ class ErrorCode(str, Enum):
     NEEDS_OCR = "needs_ocr"  # pages routed to OCR, and no stage of the pipeline produced their text
     ASSEMBLE_FAILED = "assemble_failed"
     VLM_FAILED = "vlm_failed"  # the vision-language model gave no usable answer for the page
-    MODEL_UNAVAILABLE = "model_unavailable"  # the stage's model weights are not installed (e.g. an OCR language's)
+    MODEL_UNAVAILABLE = "model_unavailable"  # the stage's model weights (or tool: LibreOffice for render_office: pdf) are not installed
+    MACRO_ONLY = "macro_only"  # an Office container holding macros (vbaProject) but no document part (an add-in)
+    LEGACY_OFFICE = "legacy_office"  # a binary (OLE) .doc/.xls/.ppt file; only OOXML/ODF are read
+    CONVERT_FAILED = "convert_failed"  # an Office/web/e-book document's structure could not be read (operators/convert)
     INTERNAL = "internal"
 
 
@@ -63,8 +66,25 @@ class QualityFlag(str, Enum):
 
 
 class DocKind(str, Enum):
+    """What a document is, sniffed from its bytes (operators/ingest.py, operators/convert/sniff.py)."""
+
     PDF = "pdf"
     IMAGE = "image"
+    # converted natively to blocks (operators/convert/), no render/layout/OCR
+    DOCX = "docx"  # Word (OOXML wordprocessing, .docx/.docm/.dotx)
+    PPTX = "pptx"  # PowerPoint (OOXML presentation)
+    XLSX = "xlsx"  # Excel (OOXML spreadsheet, .xlsx/.xlsm)
+    HTML = "html"
+    EPUB = "epub"
+    ODT = "odt"  # OpenDocument text
+    ODS = "ods"  # OpenDocument spreadsheet
+    ODP = "odp"  # OpenDocument presentation
+    CSV = "csv"  # delimited text (comma, semicolon, tab, pipe)
+
+    @property
+    def converted(self) -> bool:
+        """Read from the document's own structure (operators/convert/) rather than rendered as pages."""
+        return self not in (DocKind.PDF, DocKind.IMAGE)
 
 
 class ParseMethod(str, Enum):
@@ -89,6 +109,7 @@ class RouteReason(str, Enum):
     GARBLED_TEXT = "garbled_text"  # text layer exists but does not decode to real text
     IMAGE_ONLY = "image_only"  # a scanned page: one image covers the page, little text
     IMAGE_INPUT = "image_input"  # the document is a PNG/JPEG/TIFF/WebP image
+    CONVERTED = "converted"  # an Office/web/e-book document whose blocks were read from its structure (operators/convert)
 
 
 class LayoutFallback(str, Enum):
@@ -316,6 +337,8 @@ FIELDS: dict[str, pa.Field] = {
         _col("spans", pa.list_(SPAN), "text-layer spans"),
         _col("image_boxes", pa.list_(BBOX), "boxes of the page's image objects"),
         _col("blocks", pa.list_(BLOCK)),
+        _col("converted_blocks", pa.list_(BLOCK), "blocks read from an Office/web/e-book document's structure (render, operators/convert), in reading order; a caption or footnote follows the figure or table it belongs to; null for PDFs and images"),
+        _col("converted_images", pa.list_(IMAGE_FILE), "image files of a converted page ({path: file name, data}) that its converted_blocks refer to"),
         _col("layout_blocks", pa.list_(LAYOUT_BOX), "layout detector output (points)"),
         _col("layout_fallback", pa.string(), "LayoutFallback: why the assembler read the page line by line instead of by its layout regions; null when it used them or had none"),
         _col("ocr_lines", pa.list_(OCR_LINE), "OCR text lines (points of the page as given, whatever its orientation)"),
@@ -353,11 +376,14 @@ DOCUMENT_COLUMNS = ("doc_id", "source", "name", "mime", "kind", "size_bytes", "b
 PAGE_COLUMNS = (
     "doc_id", "source", "name", "mime", "kind", "size_bytes", "num_pages", "page_idx", "width", "height", "rotation",
     "image", "image_dpi", "route", "route_reason", "num_chars", "garbled_ratio", "image_coverage",
-    "spans", "image_boxes", "status", "error", "error_code", "timings",
+    "spans", "image_boxes", "converted_blocks", "converted_images", "status", "error", "error_code", "timings",
 )  # fmt: skip
 
-# A page as kept in the pages Parquet table (no image bytes unless asked for).
-PAGE_RECORD_COLUMNS = tuple(c for c in PAGE_COLUMNS if c != "image") + ("blocks", "markdown", "layout_fallback")
+# A page as kept in the pages Parquet table (no image bytes unless asked for; converted blocks are in `blocks`,
+# converted images in the document's `images`).
+PAGE_RECORD_COLUMNS = tuple(c for c in PAGE_COLUMNS if c not in ("image", "converted_blocks", "converted_images")) + (
+    "blocks", "markdown", "layout_fallback"
+)
 
 RESULT_COLUMNS = (
     "doc_id", "source", "name", "mime", "kind", "size_bytes", "num_pages", "status", "error", "error_code",

@@ -16,6 +16,9 @@ ran (``ocr_lines`` absent).  Page records keep every page column except ``image`
 (the crops that are used are in ``images``); they gain ``blocks``, ``markdown`` and
 ``layout_fallback`` (why a page with layout regions was read line by line, :mod:`.textlayer.row_order`).
 
+Pages of converted documents (Office, web, e-book: ``converted_blocks``, :mod:`.convert`) keep the
+blocks their converter read, in its order (:func:`docray.operators.convert.layout.converted_page_layout`).
+
 middle.json's ``_parse_type`` is taken from the pages: ``txt`` or ``ocr`` when every page's route
 was forced to it, else ``auto``.  ``model_json`` holds MinerU's model.json
 (:func:`docray.formats.mineru_model.model_json`).
@@ -48,6 +51,7 @@ from docray.operators.base import (
     error_fields,
     is_error,
 )
+from docray.operators.convert.layout import converted_page_layout, is_converted
 from docray.operators.textlayer.document import AssembleOptions, assemble_document
 from docray.schema import (
     FIELDS,
@@ -62,7 +66,7 @@ from docray.schema import (
 from docray.userconfig import load_config
 
 _IDENTITY = ("doc_id", "source", "name", "mime", "kind", "size_bytes", "num_pages")
-_NOT_IN_PAGE_RECORDS = ("image", "crops", "glyphs", "rules")
+_NOT_IN_PAGE_RECORDS = ("image", "crops", "glyphs", "rules", "converted_blocks", "converted_images")
 _ASSEMBLED = ("blocks", "markdown", "layout_fallback")  # page record columns the assembler writes
 IMAGE_DIR = "images"
 _MAX_LISTED_FAILURES = 5
@@ -172,7 +176,10 @@ class AssembleOperator(GroupOperator[AssembleConfig]):
         failed_rows = [r for r in page_rows if is_error(r)]
         try:
             pages = [PageText.from_row(r) for r in ok_rows]
-            layouts = assemble_document(pages, self.config.assemble_options())
+            if any(is_converted(r) for r in ok_rows):  # Office/web/e-book: blocks read from the document
+                layouts = [converted_page_layout(r) for r in ok_rows]
+            else:
+                layouts = assemble_document(pages, self.config.assemble_options())
         except Exception as exc:
             raise DocrayError(ErrorCode.ASSEMBLE_FAILED, f"{type(exc).__name__}: {exc}") from exc
 

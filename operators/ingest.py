@@ -1,10 +1,12 @@
 """``ingest``: sources (URIs and/or bytes) to document rows.
 
 Reads each document through fsspec (unless a Parquet input already carried its bytes), checks its
-size, sniffs its format from magic bytes (never the file name) and fills the documents table:
+size, sniffs its format from magic bytes (never the file name; Office, OpenDocument, EPUB, HTML and CSV
+documents by :mod:`docray.operators.convert.sniff`) and fills the documents table:
 ``doc_id`` (sha256 of the bytes), ``kind``, ``mime``, ``size_bytes`` and ``bytes``.  A document
 that cannot be used becomes an error row (``not_found``, ``read_failed``, ``empty_file``,
-``too_large``, ``unsupported_format``) carrying its ``source``/``name`` (and ``doc_id`` once its
+``too_large``, ``unsupported_format``, and for Office containers ``corrupt``, ``encrypted``, ``macro_only``,
+``legacy_office``) carrying its ``source``/``name`` (and ``doc_id`` once its
 bytes were read).  Input expansion on the driver lives in :mod:`docray.operators.ingest_inputs`.
 """
 
@@ -25,6 +27,7 @@ from docray.operators.base import (
     Row,
     error_fields,
 )
+from docray.operators.convert.sniff import sniff_container
 from docray.operators.ingest_inputs import (
     PARQUET_SUFFIX,
     SUPPORTED_SUFFIXES,
@@ -35,8 +38,8 @@ from docray.operators.ingest_inputs import (
     stem_of,
     unique_names,
 )
-from docray.secrets import SecretOptions
 from docray.schema import DOCUMENT_COLUMNS, DOCUMENTS, DocKind, ErrorCode, Status
+from docray.secrets import SecretOptions
 from docray.storage import url_to_fs
 
 __all__ = [
@@ -109,8 +112,7 @@ def sniff_format(head: bytes) -> tuple[DocKind, str] | None:
 _LOOKALIKES = (
     (b"GIF8", "a GIF image"),
     (b"BM", "a BMP image"),
-    (b"PK\x03\x04", "a ZIP archive (DOCX/XLSX/EPUB?)"),
-    (b"\xd0\xcf\x11\xe0", "an old Office document"),
+    (b"PK\x03\x04", "a ZIP archive that is not an Office, OpenDocument or EPUB file"),
     (b"{\\rtf", "an RTF document"),
     (b"\x1f\x8b", "a gzip archive"),
 )
@@ -200,11 +202,12 @@ class IngestOperator(Operator[IngestConfig]):
             document["size_bytes"] = len(data)
             if not data:
                 raise DocrayError(ErrorCode.EMPTY_FILE, f"{row['source']} is empty (0 bytes)")
-            sniffed = sniff_format(data[:PDF_HEADER_WINDOW])
+            sniffed = sniff_format(data[:PDF_HEADER_WINDOW]) or sniff_container(data, row["source"] or "")
             if sniffed is None:
                 raise DocrayError(
                     ErrorCode.UNSUPPORTED_FORMAT,
-                    f"{row['source']} is not a PDF or supported image: {describe_head(data[:PDF_HEADER_WINDOW])}",
+                    f"{row['source']} is not a PDF, image, Office, OpenDocument, HTML, EPUB or CSV document: "
+                    f"{describe_head(data[:PDF_HEADER_WINDOW])}",
                 )
         except DocrayError as exc:
             if isinstance(exc, TooLargeError):

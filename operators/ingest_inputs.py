@@ -29,7 +29,13 @@ from docray.operators.ingest_manifest import (
 from docray.schema import schema_of
 from docray.storage import full_uri, url_to_fs
 
-SUPPORTED_SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
+SUPPORTED_SUFFIXES = (
+    ".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp",
+    # converted natively (operators/convert/); ingest sniffs each file's real format from its bytes
+    ".docx", ".docm", ".dotx", ".pptx", ".pptm", ".ppsx", ".xlsx", ".xlsm", ".xltx",
+    ".html", ".htm", ".xhtml", ".epub", ".odt", ".ods", ".odp", ".csv", ".tsv",
+    ".doc", ".xls", ".ppt",  # binary Office: listed so each becomes a clear legacy_office error row, not skipped
+)  # fmt: skip
 PARQUET_SUFFIX = ".parquet"
 SOURCE_COLUMN_CANDIDATES = ("source", "path", "url", "uri")  # tried in order when none is named
 SOURCES = schema_of(("source", "name", "bytes"))

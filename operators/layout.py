@@ -23,6 +23,7 @@ from docray.models.layout_yolo import YoloOptions
 from docray.models.onnx import threads_for
 from docray.models.protocols import Detection
 from docray.operators.base import DocrayError, Level, Operator, Row, error_fields, is_error, share_timing
+from docray.operators.convert.layout import is_converted
 from docray.operators.page_image import decode_page_image
 from docray.schema import BlockType, ErrorCode
 
@@ -108,7 +109,7 @@ class LayoutOperator(Operator[LayoutConfig]):
         pending: list[tuple[int, np.ndarray]] = []  # (row index, page image)
         for i, row in enumerate(out):
             row["layout_blocks"] = []
-            if is_error(row):
+            if is_error(row) or is_converted(row):  # converted (Office/web/e-book) pages have their blocks already
                 continue
             try:
                 if not row.get("image"):

@@ -3,9 +3,12 @@
 One document row in, one row per selected page out, with every column of
 :data:`docray.schema.PAGES`.  PDFs are opened once with pdfium; each page is rendered, its text
 layer grouped into spans and its route (text layer or OCR) decided.  Image documents become one
-page per frame, routed to OCR.  A document that cannot be opened (or arrived in error) becomes a
-single error row with ``page_idx = -1``; a page that fails becomes its own error row
-(``RENDER_FAILED``) while the other pages go on.
+page per frame, routed to OCR.  Office, web and e-book documents are converted
+(:mod:`docray.operators.convert`): their pages carry ``converted_blocks`` and ``converted_images``
+and no image, so model stages pass them by (``render_office: pdf`` prints Office files to PDF with
+LibreOffice instead and takes the PDF route).  A document that cannot be opened (or arrived in
+error) becomes a single error row with ``page_idx = -1``; a page that fails becomes its own error
+row (``RENDER_FAILED``) while the other pages go on.
 
 pdfium runs in a child process per batch (``timeout_s``; :mod:`docray.operators.isolation`): a
 document that makes no progress for ``timeout_s`` seconds, or crashes the child, costs that
@@ -24,6 +27,7 @@ from pydantic import Field, model_validator
 
 from docray.config import OperatorConfig
 from docray.operators.base import Level, Operator, Row, _rows_of, is_error, to_table
+from docray.operators.convert import CONVERTERS
 from docray.operators.isolation import direct_map, isolated_map
 from docray.operators.render_segments import (
     IDENTITY_COLUMNS,
@@ -40,8 +44,12 @@ from docray.operators.textlayer.pdf_route import (
     DEFAULT_SCAN_COVERAGE,
     DEFAULT_SCAN_MAX_CHARS,
 )
-from docray.secrets import SecretText, secret_value
 from docray.schema import PAGE_COLUMNS, PAGES, DocKind, ParseMethod, Status, field
+from docray.secrets import SecretText, secret_value
+
+# what the isolated children's fork server imports once, so each child starts with it: pdfium's module and the
+# converters' libraries (python-docx, python-pptx, openpyxl, odfpy, lxml: about a second to import, once per process)
+RENDER_PRELOAD = ("docray.operators.render_segments", *sorted({f"docray.operators.convert.{m}" for m in CONVERTERS.values()}))
 
 
 class RenderConfig(OperatorConfig):
@@ -110,6 +118,12 @@ class RenderConfig(OperatorConfig):
     )
     segment_pages: int = Field(
         64, ge=1, description="pages per emitted table (and per message from the child), bounding memory on long documents"
+    )
+    render_office: Literal["native", "pdf"] = Field(
+        "native",
+        description="Office and OpenDocument files (docx, pptx, xlsx, odt, ods, odp): 'native' reads their structure "
+        "(operators/convert); 'pdf' prints them to PDF with LibreOffice (soffice on PATH) and takes the PDF route, "
+        "for page-faithful layouts. HTML, EPUB and CSV are always read natively",
     )
 
     @model_validator(mode="after")
@@ -198,13 +212,14 @@ class RenderOperator(Operator[RenderConfig]):
                 _as_bytes(data_of(i)),
                 self.request_for(docs[i], request),
                 self.config.segment_pages,
+                office_pdf=self.config.render_office == "pdf",
             )
             for i in todo
         )
         if self.config.timeout_s is None:
             events = direct_map(document_segments, jobs)
         else:
-            events = isolated_map(document_segments, jobs, timeout_s=self.config.timeout_s)
+            events = isolated_map(document_segments, jobs, timeout_s=self.config.timeout_s, preload=RENDER_PRELOAD)
         try:
             stream = timed(events)
             for doc in docs:

@@ -18,9 +18,13 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from docray.operators.base import DocrayError, Row, add_timing, error_fields
+from docray.operators.convert import converted_page_fields
+from docray.operators.convert.libreoffice import PDF_KINDS, office_to_pdf
 from docray.operators.isolation import Chunk, Completed, Event, FailureKind, IsolationFailure, Raised
 from docray.operators.textlayer.pdf_pages import PageFields, PageRequest, image_page_fields, iter_pdf_page_fields
 from docray.schema import PAGE_COLUMNS, DocKind, ErrorCode, Status
+
+CONVERTED_KINDS = frozenset(kind.value for kind in DocKind if kind.converted)
 
 STAGE = "render"
 IDENTITY_COLUMNS = ("doc_id", "source", "name", "mime", "kind", "size_bytes")
@@ -34,6 +38,7 @@ class RenderJob:
     data: bytes | None
     request: PageRequest
     segment_pages: int
+    office_pdf: bool = False  # Office/OpenDocument files printed to PDF by LibreOffice, then the PDF route
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,10 @@ def _page_fields(job: RenderJob) -> Iterator[PageFields]:
         yield from iter_pdf_page_fields(job.data, job.request)
     elif job.kind == DocKind.IMAGE.value:
         yield from image_page_fields(job.data, job.request)
+    elif job.office_pdf and DocKind(job.kind) in PDF_KINDS:  # render_office: pdf
+        yield from iter_pdf_page_fields(office_to_pdf(job.data, DocKind(job.kind)), job.request)
+    elif job.kind in CONVERTED_KINDS:  # Office/web/e-book: blocks from the document's structure, no rendering
+        yield from converted_page_fields(job.kind, job.data, job.request.page_range)
     else:
         raise DocrayError(ErrorCode.UNSUPPORTED_FORMAT, f"render cannot read documents of kind {job.kind!r}")
 

@@ -30,6 +30,7 @@ from docray.models.vlm_http import HttpVlmOptions
 from docray.models.vlm_transformers import TransformersVlmOptions
 from docray.models.vlm_vllm import VllmVlmOptions
 from docray.operators.base import DocrayError, Level, Operator, Row, error_fields, is_error, share_timing
+from docray.operators.convert.layout import is_converted
 from docray.operators.layout import NO_IMAGE_MESSAGE
 from docray.operators.vlmparse.blocks import VlmBlock
 from docray.operators.vlmparse.prompts import load_contexts, load_prompt_set
@@ -116,6 +117,9 @@ class VlmOperator(Operator[VlmConfig]):
         pending: list[tuple[int, Any]] = []  # (row index, RGB page image)
         for i, row in enumerate(out):
             row.update(vlm_blocks=[], layout_blocks=[], vlm_fields=None, vlm_raw=None)
+            if is_converted(row):  # an Office/web/e-book page: its blocks were read from the document
+                row["vlm_blocks"] = None
+                continue
             if is_error(row):
                 continue
             try:

@@ -254,8 +254,9 @@ def read_original_pdf(row: dict[str, Any], storage_options: dict[str, Any]) -> b
     bytes were in a Parquet row), unreadable sources and sources whose content changed.
     """
     source = row.get("source") or ""
-    if row.get("kind") == DocKind.IMAGE.value:
-        raise SkipFile("an image input has no original PDF to draw on or copy")
+    if row.get("kind") != DocKind.PDF.value:
+        kind = str(row.get("kind"))
+        raise SkipFile(f"a{'n' if kind[:1] in 'aeio' else ''} {kind} input has no original PDF to draw on or copy")
     if PARQUET_SOURCE_MARK in source:
         raise SkipFile(f"{source} names a Parquet row, not a readable file")
     try:

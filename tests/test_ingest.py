@@ -182,8 +182,9 @@ def test_sniff_format_rejects_everything_else(head: bytes) -> None:
 
 
 def test_describe_head_says_what_it_looks_like() -> None:
-    assert describe_head(pdfs.not_a_pdf()).startswith("starts with b'<!DOCTYPE html>")
-    assert "HTML" in describe_head(pdfs.not_a_pdf())
+    assert describe_head(pdfs.not_a_pdf()).startswith("starts with b'404 Not Found")
+    assert "plain text" in describe_head(pdfs.not_a_pdf())
+    assert "HTML" in describe_head(b"<?xml version='1.0'?><svg/>")
     assert "ZIP" in describe_head(b"PK\x03\x04rest")
     assert "plain text" in describe_head(b"just some notes\n")
 
@@ -261,7 +262,7 @@ def test_ingest_reads_every_input_into_one_row(tmp_path: Path) -> None:
             assert row["bytes"] is None and row["kind"] is None and row["name"]
     assert by_name["empty"]["doc_id"] == hashlib.sha256(b"").hexdigest()
     assert by_name["not_a_pdf"]["doc_id"] == hashlib.sha256(pdfs.not_a_pdf()).hexdigest()
-    assert "not a PDF or supported image: starts with b'<!DOCTYPE html" in by_name["not_a_pdf"]["error"]
+    assert "is not a PDF, image, Office, OpenDocument, HTML, EPUB or CSV document: starts with b'404" in by_name["not_a_pdf"]["error"]
 
 
 def test_inline_bytes_over_the_limit_are_too_large() -> None:

@@ -15,6 +15,8 @@ import pytest
 pytest.importorskip("fastapi", reason="docray serve needs the serve extra (pip install 'docray[serve]')")
 requests = pytest.importorskip("requests")
 
+from docray.formats.mineru_schema import validate_content_list  # noqa: E402
+from docray.testing import office  # noqa: E402
 from docray.testing.mineru_api_client import parse_file  # noqa: E402
 from docray.testing.pdfs import corrupt_pdf, image_file, not_a_pdf, simple_pdf  # noqa: E402
 from docray.testing.report import TITLE, report_with_table_and_figure  # noqa: E402
@@ -171,8 +173,8 @@ def test_files_are_sniffed_not_trusted_by_name(server):
     def post(name: str, data: bytes):
         return requests.post(f"{server.url}/tasks", files=[("files", (name, data, "application/pdf"))], timeout=30)
 
-    assert post("page.pdf", not_a_pdf()).status_code == 415  # HTML named .pdf
-    assert "HTML" in post("page.pdf", not_a_pdf()).json()["detail"]
+    assert post("page.pdf", not_a_pdf()).status_code == 415  # a plain-text error page named .pdf
+    assert "plain text" in post("page.pdf", not_a_pdf()).json()["detail"]
     assert post("empty.pdf", b"").status_code == 400
     assert requests.post(f"{server.url}/tasks", data={"backend": "pipeline"}, timeout=30).status_code == 400  # no files
     png_named_pdf = post("scan.pdf", image_file("png"))  # a PNG named .pdf: parsed as the image it is
@@ -209,3 +211,43 @@ def test_openapi_docs_list_mineru_form_fields(server):
                 "return_middle_json", "return_model_output", "return_content_list", "return_images", "response_format_zip",
                 "start_page_id", "end_page_id", "output_dir"}  # fmt: skip
     assert expected <= fields
+
+
+def test_office_uploads_are_parsed_like_pdfs(server):
+    """A Word and an Excel file (named without a suffix, sent as octet-stream: sniffed from their bytes) come back as
+    Markdown with their text and tables and a MinerU-shaped content_list; their pages count against the page cap."""
+    files = [
+        ("files", ("survey", office.docx_file(), "application/octet-stream")),
+        ("files", ("workbook", office.xlsx_file(), "application/octet-stream")),
+    ]
+    created = requests.post(f"{server.url}/tasks", files=files, data={"return_content_list": "true"}, timeout=30)
+    assert created.status_code == 202, created.text
+    status = wait_done(server, created.json()["task_id"])
+    assert status["status"] == "completed", status
+    assert status["pages"]["total"] == 4  # two pages (a hard page break) + two sheets, counted at upload
+    results = requests.get(created.json()["result_url"], timeout=30).json()["results"]
+    page = requests.get(f"{server.url}/tasks/{created.json()['task_id']}/pages/survey/0.png", timeout=30)
+    assert page.status_code == 404 and "no page images" in page.json()["detail"]  # the web page shows its Markdown
+    word, excel = results["survey"], results["workbook"]
+    assert word["status"] == "ok" and excel["status"] == "ok"
+    assert office.TITLE in word["md_content"] and office.PARAGRAPH in word["md_content"]
+    assert "<table>" in excel["md_content"] and "Survey" in excel["md_content"] and "weather" in excel["md_content"]
+    for name, result in results.items():
+        items = json.loads(result["content_list"])
+        validate_content_list(items)
+        tables = [item for item in items if item["type"] == "table"]
+        assert tables and all("<td" in t["table_body"] for t in tables), name
+        cells = " ".join(t["table_body"] for t in tables)
+        assert all(value in cells for value in office.TABLE_ROWS[1]), name  # "North", "12", "3"
+
+
+def test_a_docx_name_on_other_bytes_is_refused(server):
+    def post(name: str, data: bytes):
+        return requests.post(f"{server.url}/tasks", files=[("files", (name, data, "application/msword"))], timeout=30)
+
+    noise = bytes(range(256))[::-1] * 16  # binary, no known magic
+    assert post("report.docx", noise).status_code == 415
+    broken = post("report.docx", office.truncated_docx())  # a ZIP header but no readable container
+    assert broken.status_code == 400 and "corrupt" in broken.json()["detail"]
+    legacy = post("report.docx", office.legacy_doc())  # a binary Word 97 file: not a format the pipelines read
+    assert legacy.status_code == 415 and "legacy_office" in legacy.json()["detail"]

@@ -106,9 +106,39 @@ def test_formulas_render_as_mathml(browser, server, tmp_path):
     assert browser.save_screenshot(str(shot))
 
 
+def test_a_word_document_shows_its_markdown_without_a_page_image(browser, server, tmp_path):
+    from docray.testing import office
+
+    docx = tmp_path / "pond survey.docx"
+    docx.write_bytes(office.docx_file())
+    submit(browser, server, docx, KEY)
+    WebDriverWait(browser, 120).until(lambda b: "shown" in b.find_element(By.ID, "result").get_attribute("class")
+                                      or "error" in b.find_element(By.ID, "status").get_attribute("class"))  # fmt: skip
+    assert "completed" in browser.find_element(By.ID, "status").text
+    # no page image (a converted document has none): the image is empty and says why, no boxes are drawn
+    image = browser.find_element(By.ID, "page-image")
+    WebDriverWait(browser, 30).until(lambda b: "no page images" in image.get_attribute("alt"))
+    assert not image.get_attribute("src")
+    browser.switch_to.frame(browser.find_element(By.ID, "markdown-frame"))
+    assert office.TITLE in browser.find_element(By.TAG_NAME, "body").text
+    assert browser.find_elements(By.CSS_SELECTOR, "table td")
+    browser.switch_to.default_content()
+
+
 def test_a_refusal_is_shown(browser, server, tmp_path):
     pdf = tmp_path / "any.pdf"
     pdf.write_bytes(report_with_table_and_figure().pdf)
     submit(browser, server, pdf, "wrong-key")
     WebDriverWait(browser, 30).until(lambda b: "error" in b.find_element(By.ID, "status").get_attribute("class"))
     assert "refused (401)" in browser.find_element(By.ID, "status").text
+
+
+def test_api_docs_render_offline(browser, server):
+    """/docs draws Swagger UI's operations from files the server itself serves (no CDN: CI may be offline)."""
+    browser.get(server.url + "/docs")
+    WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".opblock-summary-path"))
+    paths = {e.get_attribute("data-path") for e in browser.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")}
+    assert {"/file_parse", "/tasks", "/tasks/{task_id}", "/tasks/{task_id}/result", "/health"} <= paths, paths
+    assert browser.find_elements(By.CSS_SELECTOR, ".auth-wrapper .authorize")  # the Bearer key can be entered
+    loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert loaded and all(url.startswith(server.url + "/") for url in loaded), loaded

@@ -8,6 +8,7 @@ import pytest
 from docray.schema import DocKind
 from docray.serve.limits import ANONYMOUS, ApiKeys, RateLimiter, Refusal, check_upload, pages_in_range
 from docray.serve.store import Task, TaskStatus, TaskStore
+from docray.testing import office
 from docray.testing.pdfs import image_file, not_a_pdf, simple_pdf
 
 
@@ -77,6 +78,28 @@ def test_uploads_are_sniffed_from_their_bytes():
     with pytest.raises(Refusal) as refused:
         check_upload("x.pdf", b"")
     assert refused.value.status == 400
+
+
+def test_office_uploads_are_sniffed_by_the_ingest_sniffer():
+    assert check_upload("x.pdf", office.docx_file()).kind == DocKind.DOCX
+    assert check_upload("sheet", office.xlsx_file()).mime.endswith("spreadsheetml.sheet")
+    assert check_upload("page", office.html_file()).kind == DocKind.HTML
+    assert check_upload("names.csv", b"alice\nbob\n").kind == DocKind.CSV  # one column: CSV by its name, as in ingest
+    with pytest.raises(Refusal) as refused:
+        check_upload("names.txt", b"alice\nbob\n")
+    assert refused.value.status == 415
+    unusable = {office.corrupt_zip(): 400, office.encrypted_ooxml(): 400, office.legacy_doc(): 415}
+    for data, status in {**unusable, office.macro_only(): 415}.items():
+        with pytest.raises(Refusal) as refused:
+            check_upload("x.docx", data)
+        assert refused.value.status == status, refused.value.detail
+
+
+def test_pages_in_range_counts_converted_pages():
+    assert pages_in_range(office.pptx_file(), DocKind.PPTX, 0, None) == 2  # slides
+    assert pages_in_range(office.xlsx_file(), DocKind.XLSX, 1, None) == 1  # the second sheet
+    assert pages_in_range(office.html_file(), DocKind.HTML, 0, 5) == 1
+    assert pages_in_range(office.truncated_docx(), DocKind.DOCX, 0, None) == 0  # unreadable: the run's error row
 
 
 def test_pages_in_range_counts_what_will_be_parsed():

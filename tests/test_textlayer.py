@@ -271,6 +271,9 @@ def _big_line(text: str, size: float = 12.0) -> list[Line]:
         ("= c(g, R/AnnR(xi)).", False),
         ("ˇ", False),
         ("“Quoted Heading”", True),
+        ("-2-5 استاندارد کالا", True),  # a Persian numbered heading as pdfium reads it (docling reads it so too)
+        ("-3 پذيرش در بورس", True),
+        ("-x + y = 3", False),
     ],
 )  # fmt: skip
 def test_only_word_like_short_paragraphs_in_a_bigger_font_are_titles(text, is_title):

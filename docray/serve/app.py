@@ -7,11 +7,13 @@ from enum import Enum
 from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, File, Form, Header, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Request, Security, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from docray import __version__
 from docray.serve.config import ServeConfig
+from docray.serve.docs import add_offline_docs
 from docray.serve.gate import Gate
 from docray.serve.forms import MINERU_END_PAGE, FormError, ParseForm, build_spec
 from docray.serve.limits import ApiKeys, CheckedFile, RateLimiter, Refusal, check_upload
@@ -28,6 +30,7 @@ class ResultFormat(str, Enum):
 
 POLL_S = 0.1
 SANDBOX_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+FILES_DESCRIPTION = "PDFs, images, Office (DOCX, PPTX, XLSX), OpenDocument, HTML, EPUB or CSV files, sniffed"
 READ_CHUNK = 1 << 20
 
 
@@ -80,7 +83,9 @@ def create_app(config: ServeConfig) -> FastAPI:
     app = FastAPI(
         title="docray serve", version=__version__, lifespan=lifespan,
         description="MinerU-compatible parsing API (mineru-api's POST /file_parse and async /tasks) on docray's pipelines.",
+        docs_url=None, redoc_url=None,  # add_offline_docs: Swagger UI and Redoc from local files, no CDN
     )  # fmt: skip
+    add_offline_docs(app)
     app.state.queue = queue
     # key, rate and size are checked before the body is read; the routes ask the key only to know whose task it is
     app.add_middleware(Gate, keys=keys, rate=rate, max_bytes=max_bytes + 256 * 1024, submit_paths=("/file_parse", "/tasks"))
@@ -89,8 +94,12 @@ def create_app(config: ServeConfig) -> FastAPI:
     async def refused(_request: Request, exc: Refusal) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
 
-    def client(authorization: Annotated[str | None, Header()] = None) -> str:
-        return keys.client_of(authorization)
+    # a security scheme (not a header parameter, which Swagger UI drops for Authorization): /docs gets an Authorize
+    # button, and its "Try it out" requests send the key
+    bearer = HTTPBearer(auto_error=False, description="an API key of this server (--api-key); none if it has no keys")
+
+    def client(credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None) -> str:
+        return keys.client_of(f"{credentials.scheme} {credentials.credentials}" if credentials else None)
 
     async def checked_files(files: list[UploadFile] | None) -> list[CheckedFile]:
         if not files:
@@ -147,7 +156,7 @@ def create_app(config: ServeConfig) -> FastAPI:
     async def file_parse(
         form: Annotated[ParseForm, Depends(mineru_form)],
         who: Annotated[str, Depends(client)],
-        files: Annotated[list[UploadFile] | None, File(description="PDFs and images")] = None,
+        files: Annotated[list[UploadFile] | None, File(description=FILES_DESCRIPTION)] = None,
     ) -> Response:
         task = await submit(form, files, who)
         deadline = time.monotonic() + config.request_timeout_s
@@ -164,7 +173,7 @@ def create_app(config: ServeConfig) -> FastAPI:
         request: Request,
         form: Annotated[ParseForm, Depends(mineru_form)],
         who: Annotated[str, Depends(client)],
-        files: Annotated[list[UploadFile] | None, File(description="PDFs and images")] = None,
+        files: Annotated[list[UploadFile] | None, File(description=FILES_DESCRIPTION)] = None,
     ) -> JSONResponse:
         task = await submit(form, files, who)
         return JSONResponse({**task_links(request, task), "queued_ahead": store.queued_ahead(task)}, status_code=202)

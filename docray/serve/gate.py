@@ -8,6 +8,7 @@ from typing import Any
 from docray.serve.limits import ANONYMOUS, ApiKeys, RateLimiter, Refusal
 
 PUBLIC_PATHS = ("/", "/health", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc")
+PUBLIC_PREFIXES = ("/docs/assets/",)  # Swagger UI's and Redoc's scripts and styles (docray.serve.docs)
 
 
 class _TooLarge(Exception):
@@ -27,7 +28,7 @@ class Gate:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         try:
-            if scope["path"] not in PUBLIC_PATHS:
+            if not is_public(scope["path"]):
                 who = self.keys.client_of(headers.get("authorization"))
                 if scope["method"] == "POST" and scope["path"] in self.submit_paths:
                     address = (scope.get("client") or ("unknown",))[0]
@@ -61,6 +62,11 @@ class Gate:
         except _TooLarge:
             if not started:
                 await _answer(send, Refusal(413, f"the request is over this server's limit of {self.max_bytes} bytes"))
+
+
+def is_public(path: str) -> bool:
+    """Paths answered without an API key: the web page, /health, the API docs and their assets."""
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
 
 async def _answer(send: Any, refusal: Refusal) -> None:

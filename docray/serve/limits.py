@@ -9,8 +9,10 @@ import threading
 import time
 from dataclasses import dataclass
 
-from docray.operators.ingest import describe_head, sniff_format
-from docray.schema import DocKind
+from docray.operators.base import DocrayError
+from docray.operators.convert.sniff import sniff_container
+from docray.operators.ingest import PDF_HEADER_WINDOW, describe_head, sniff_format
+from docray.schema import DocKind, ErrorCode
 
 ANONYMOUS = "anonymous"
 
@@ -82,22 +84,43 @@ class CheckedFile:
     pages: int
 
 
+# sniffer error codes for a file of a kind docray parses that cannot be read (400); any other code: a kind it does not
+# parse (legacy .doc/.xls/.ppt, a macro-only add-in, an OOXML package that is no document), 415
+UNREADABLE = frozenset({ErrorCode.CORRUPT, ErrorCode.ENCRYPTED})
+FORMATS = "a PDF, an image (PNG, JPEG, TIFF, WebP), or an Office, OpenDocument, HTML, EPUB or CSV document"
+
+
 def check_upload(filename: str, data: bytes) -> CheckedFile:
-    """400 for an empty file; 415 for bytes that are not a PDF or a supported image (the name is never trusted)."""
+    """The upload's sniffed kind, as ``ingest`` sniffs it (the same two sniffers, in the same order; the name is never
+    trusted, except that a one-column text file is CSV only when named ``.csv``/``.tsv``, as for ingest).
+
+    400: an empty file, or an Office/OpenDocument/EPUB container that cannot be read (``corrupt``, ``encrypted``);
+    415: bytes of no format the pipelines read, or a container kind they do not (``legacy_office``, ``macro_only``)."""
     if not data:
         raise Refusal(400, f"{filename!r} is empty")
-    found = sniff_format(data[:2048])
+    try:
+        found = sniff_format(data[:PDF_HEADER_WINDOW]) or sniff_container(data, filename)
+    except DocrayError as exc:
+        raise Refusal(400 if exc.code in UNREADABLE else 415, f"{filename!r}: {exc.code.value}: {exc}") from exc
     if found is None:
-        raise Refusal(415, f"{filename!r} is not a PDF or a supported image (PNG, JPEG, TIFF, WebP): {describe_head(data[:64])}")
+        raise Refusal(415, f"{filename!r} is not {FORMATS}: {describe_head(data[:64])}")
     kind, mime = found
     return CheckedFile(filename=filename, data=data, kind=kind, mime=mime, pages=0)
 
 
 def pages_in_range(data: bytes, kind: DocKind, start: int, end: int | None) -> int:
-    """Pages the task will parse: the PDF's pages within ``start..end`` (one for an image); 0 when the PDF cannot
-    be opened here (encrypted, damaged: the run makes its error row)."""
-    if kind != DocKind.PDF:
+    """Pages the task will parse: the document's pages within ``start..end``; 0 when it cannot be opened here
+    (encrypted, damaged: the run makes its error row).  An image is one page; a converted document's pages are
+    counted by converting it (:func:`docray.operators.convert.convert_document`, the run's own code: a slide, a sheet,
+    a chapter ...), which costs one extra conversion of each such upload (no rendering, no models)."""
+    if kind == DocKind.IMAGE:
         return 1 if start == 0 else 0
+    total = _converted_pages(data, kind) if kind.converted else _pdf_pages(data)
+    last = total - 1 if end is None else min(end, total - 1)
+    return max(0, last - start + 1)
+
+
+def _pdf_pages(data: bytes) -> int:
     import pypdfium2
 
     try:
@@ -105,8 +128,15 @@ def pages_in_range(data: bytes, kind: DocKind, start: int, end: int | None) -> i
     except Exception:
         return 0
     try:
-        total = len(document)
+        return len(document)
     finally:
         document.close()
-    last = total - 1 if end is None else min(end, total - 1)
-    return max(0, last - start + 1)
+
+
+def _converted_pages(data: bytes, kind: DocKind) -> int:
+    from docray.operators.convert import convert_document
+
+    try:
+        return len(convert_document(kind, data))
+    except DocrayError:
+        return 0

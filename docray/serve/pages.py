@@ -11,9 +11,12 @@ PAGE_DPI = 96
 
 
 def render_page(stored: str, mime: str, page: int, dpi: int = PAGE_DPI) -> bytes:
-    """PNG of page ``page`` (0-based) of the stored upload; 404 past the last page or for an unreadable PDF."""
+    """PNG of page ``page`` (0-based) of the stored upload; 404 past the last page, for an unreadable PDF, or for a
+    converted (Office, web, e-book, CSV) document, which is read from its structure and has no page image."""
     from PIL import Image
 
+    if mime != "application/pdf" and not mime.startswith("image/"):
+        raise Refusal(404, f"a converted document ({mime}) has no page images; its Markdown and JSON hold its content")
     fs, path = url_to_fs(stored)
     data = fs.cat_file(path)
     if mime != "application/pdf":

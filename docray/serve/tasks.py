@@ -30,7 +30,6 @@ from docray.serve.store import Task, TaskStatus, TaskStore
 from docray.storage import url_to_fs
 
 log = logging.getLogger(__name__)
-SUFFIX = {DocKind.PDF: "pdf"}  # images keep their sniffed type's suffix
 ROW_COLUMNS = ("source", "name", "status", "error_code", "error", "num_pages")
 
 
@@ -139,7 +138,8 @@ class TaskQueue:
         fs.makedirs(folder, exist_ok=True)
         stored = []
         for index, upload in enumerate(files):
-            suffix = SUFFIX.get(upload.kind) or upload.mime.split("/")[-1]
+            # the sniffed kind's suffix (pdf, docx, csv: ingest reads a one-column .csv as CSV); an image its type's
+            suffix = upload.mime.split("/")[-1] if upload.kind == DocKind.IMAGE else upload.kind.value
             path = f"{folder}/{index:04d}.{suffix}"
             with fs.open(path, "wb") as handle:
                 handle.write(upload.data)

@@ -201,11 +201,11 @@ def serialize_pdf(objects: list[bytes], root: int = 1) -> bytes:
 
 
 def not_a_pdf() -> bytes:
-    """An HTML page (what a web server returns instead of a PDF), to be saved as ``.pdf``."""
-    return (
-        b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>\n"
-        b"<body><h1>Not Found</h1><p>The requested document was not found.</p></body></html>\n"
-    )
+    """A plain-text error body (what a web server may return instead of a PDF), to be saved as ``.pdf``.
+
+    Plain text of one line is no format docray reads (an HTML page would be: ingest sniffs it as HTML
+    whatever its name, :mod:`docray.operators.convert.sniff`)."""
+    return b"404 Not Found: the requested document was not found on this server.\n"
 
 
 def empty_file() -> bytes:

@@ -75,12 +75,17 @@ _BLANKS = _SPACES | _LINE_BREAKS
 _UNMAPPED = -1
 _HYPHEN_CANDIDATES = frozenset({0x02, 0x2D, 0xAD})  # pdfium may report a line-end hyphen as U+0002
 _SPACE_RUN = re.compile(" {2,}")
+_MAX_SEGMENT = 64  # characters looked ahead for the end of a number inside right-to-left text
+_RTL_CLASSES = frozenset({"R", "AL"})  # Unicode bidi classes of right-to-left letters (Hebrew, Arabic, ...)
 
 
 class _Run:
     """A span being built."""
 
-    __slots__ = ("style", "chars", "pending_space", "left", "bottom", "right", "top", "baseline", "lo", "hi", "progress")
+    __slots__ = (
+        "style", "chars", "pending_space", "left", "bottom", "right", "top", "baseline", "lo", "hi", "progress",
+        "front", "start", "embedded", "directions", "last_rtl", "letters",
+    )  # fmt: skip
 
     def __init__(self, style: TextStyle, box: tuple[float, float, float, float], baseline: float, lo: float, hi: float):
         self.style = style
@@ -90,6 +95,12 @@ class _Run:
         self.baseline = baseline  # origin's offset across the writing direction
         self.lo, self.hi = lo, hi  # last character's extent along the writing direction
         self.progress = 0  # +1 characters advance along the direction, -1 against it (RTL)
+        self.front = lo  # RTL: the low edge of the text before the last character (where that one was set)
+        self.start = lo  # low edge of the run's first character (an LTR run turning out to be RTL starts here)
+        self.embedded: tuple[float, float] | None = None  # RTL: (low edge, limit) of a left-to-right segment being read
+        self.directions: set[str] = set()  # "L" where the run holds a left-to-right letter, "R" a right-to-left one
+        self.letters: str | None = None  # direction of its last letter
+        self.last_rtl = False  # whether its last character is a right-to-left letter
 
     def add_box(self, box: tuple[float, float, float, float]) -> None:
         self.left, self.bottom = min(self.left, box[0]), min(self.bottom, box[1])
@@ -119,6 +130,7 @@ def extract_spans(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, gap_factor
     run: _Run | None = None
     count = count_chars(handle)
     low_surrogate = -1  # index of the second half of a surrogate pair already read
+    segment = (-1, 0.0)  # (last index, reach) of the last left-to-right segment looked ahead along (_ltr_reach)
     accents, bridged = _detached_accents(handle, count, frame)  # accent index -> index of the letter it is set on
     marks: dict[int, list[str]] = {}
     for accent, letter in sorted(accents.items()):
@@ -158,7 +170,13 @@ def extract_spans(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, gap_factor
         baseline = oy.value * dx - ox.value * dy
         lo = min(box[0] * dx, box[2] * dx) + min(box[1] * dy, box[3] * dy)
         hi = max(box[0] * dx, box[2] * dx) + max(box[1] * dy, box[3] * dy)
-        if run is not None and _continues(run, style, baseline, lo, hi, gap_factor):
+        bidi = unicodedata.bidirectional(text[0])
+        reach = hi
+        if run is not None and "R" in run.directions and not space and bidi not in _RTL_CLASSES:
+            if index > segment[0]:  # a character inside a segment already looked at reaches as far as it does
+                segment = _ltr_reach(handle, index, count, style, baseline, hi, gap_factor)
+            reach = segment[1]
+        if run is not None and _continues(run, style, baseline, lo, hi, gap_factor, bidi, reach):
             run.lo, run.hi = lo, hi
             if space:  # a space glyph bridges its gap but adds no box
                 run.pending_space = True
@@ -171,6 +189,14 @@ def extract_spans(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, gap_factor
         else:
             _close(run, spans, frame)
             run = _Run(style, box, baseline, lo, hi)
+        direction = "R" if bidi in _RTL_CLASSES else "L" if bidi == "L" else None
+        if direction is not None:
+            # a left-to-right word beside a right-to-left one is a word break, whether or not the PDF sets a
+            # space there (bidi layouts often leave it out where the direction changes)
+            run.pending_space = run.pending_space or run.letters not in (None, direction)
+            run.letters = direction
+            run.directions.add(direction)
+        run.last_rtl = direction == "R"
         if run.pending_space and run.chars:
             run.chars.append(" ")
         run.pending_space = False
@@ -235,7 +261,49 @@ def _char_text(handle: int, index: int, code: int) -> str | None:
     return text
 
 
-def _continues(run: _Run, style: TextStyle, baseline: float, lo: float, hi: float, gap_factor: float) -> bool:
+def _ltr_reach(
+    handle: int, index: int, count: int, style: TextStyle, baseline: float, hi: float, gap_factor: float
+) -> tuple[int, float]:
+    """The left-to-right segment starting at character ``index``: its last character's index, and how far it
+    reaches along the writing direction (that character's high edge).  It runs over the characters that follow
+    in text order, none a right-to-left letter, each set just after the one before on the same baseline (a
+    number's digits and separators, Latin words, the blanks between them).  A number inside right-to-left text
+    starts that far left of the text before it."""
+    rect = pdfium_c.FS_RECTF()
+    ox, oy = ctypes.c_double(), ctypes.c_double()
+    dx, dy = style.dx, style.dy
+    size = style.size or 1.0
+    max_gap, slack = gap_factor * size, 0.25 * size
+    reach, last_lo, last = hi, None, index
+    for j in range(index + 1, min(count, index + _MAX_SEGMENT)):
+        code = get_unicode(handle, j)
+        if code in _LINE_BREAKS:
+            break
+        if code in _BLANKS:
+            continue
+        if not 0 <= code <= 0x10FFFF or unicodedata.bidirectional(chr(code)) in _RTL_CLASSES:
+            break
+        get_loose_box(handle, j, ctypes.byref(rect))
+        get_char_origin(handle, j, ctypes.byref(ox), ctypes.byref(oy))
+        if abs(oy.value * dx - ox.value * dy - baseline) > slack:
+            break
+        box = (rect.left, rect.bottom, rect.right, rect.top)
+        lo_j = min(box[0] * dx, box[2] * dx) + min(box[1] * dy, box[3] * dy)
+        hi_j = max(box[0] * dx, box[2] * dx) + max(box[1] * dy, box[3] * dy)
+        if lo_j - reach > max_gap or (last_lo is not None and lo_j < last_lo - slack) or hi_j < reach - slack:
+            break
+        reach, last_lo, last = hi_j, lo_j, j
+    return last, reach
+
+
+def _continues(
+    run: _Run, style: TextStyle, baseline: float, lo: float, hi: float, gap_factor: float, bidi: str, reach: float
+) -> bool:
+    """Whether a character continues the run (same style, baseline, no gap, no jump back); updates the run's
+    reading direction.  In a right-to-left run a number (or a Latin word) is laid out left to right as a unit,
+    left of the text before it: its first character is set ``reach - hi`` (:func:`_ltr_reach`) further left than
+    a right-to-left letter would be, the others step rightwards from there, and the text after it continues left
+    of the number (:func:`_rtl_step`)."""
     current = run.style
     if style is not current:
         if (
@@ -253,11 +321,43 @@ def _continues(run: _Run, style: TextStyle, baseline: float, lo: float, hi: floa
         if lo > run.lo + slack:
             run.progress = 1
         return True
-    if run.progress <= 0 and run.lo - hi <= max_gap and hi <= run.hi + slack:
-        if hi < run.hi - slack:
+    if run.progress == 1 and not run.directions and bidi in _RTL_CLASSES and _before(run.start, hi, max_gap, slack):
+        # a number read first, then right-to-left text set left of it: the run was right-to-left all along
+        run.progress, run.front = -1, run.start
+        return True
+    if run.progress <= 0:
+        return _rtl_step(run, bidi, lo, hi, reach, max_gap, slack)
+    return False
+
+
+def _rtl_step(run: _Run, bidi: str, lo: float, hi: float, reach: float, max_gap: float, slack: float) -> bool:
+    """A right-to-left (or not yet directed) run: the character is set left of the last one (left of the whole
+    left-to-right segment, when one is open), or it steps rightwards inside a left-to-right segment that
+    started left of the right-to-left text and stays left of it."""
+    if run.embedded is None:
+        leftwards = run.lo - reach <= max_gap and hi <= run.hi + slack
+    else:
+        leftwards = _before(run.embedded[0], reach, max_gap, slack)
+    if leftwards:
+        if hi < run.hi - slack or run.embedded is not None:
             run.progress = -1
+        run.front = run.lo if run.embedded is None else run.embedded[0]
+        run.embedded = None
+        return True
+    if run.progress == 0 or bidi in _RTL_CLASSES or "R" not in run.directions:
+        return False
+    if run.embedded is None and run.last_rtl:  # a segment starts at a character that is not right-to-left itself
+        return False
+    segment = run.embedded or (run.lo, run.front)  # it starts at the last character, set left of the front
+    if lo - run.hi <= max_gap and lo >= run.lo - slack and hi <= segment[1] + slack:
+        run.embedded = segment
         return True
     return False
+
+
+def _before(edge: float, hi: float, max_gap: float, slack: float) -> bool:
+    """Whether text ending at ``hi`` is set just before ``edge`` (left of it, in a horizontal line)."""
+    return edge - hi <= max_gap and hi <= edge + slack
 
 
 # TeX sets double quotes as two single-quote glyphs (``...''); fold them into one double quote.

@@ -3,8 +3,9 @@
 A paragraph is a title when it is short (at most ``max_lines`` lines, ``max_chars`` characters
 and ``max_words`` words, no sentence boundary inside once a leading section number is removed),
 reads like words (a run of three letters; it starts with a letter, digit, quote or bracket, so
-display-math lines set in big glyphs are not titles), is not a long sentence (more than
-``sentence_words`` words ending in a period) and either
+display-math lines set in big glyphs are not titles; a right-to-left heading may start with its
+number read separators first, "-2-5"), is not a long sentence (more than ``sentence_words`` words
+ending in a period) and either
 
 * its font size is at least ``size_ratio`` x the body size (the size carrying the most
   characters in the document), or
@@ -27,8 +28,11 @@ from dataclasses import dataclass
 
 from docray.datamodel import Line
 from docray.operators.textlayer.lines import dominant_size, is_bold, is_italic
+from docray.operators.textlayer.row_order import right_to_left
 
 _NUMBER = re.compile(r"^(?:(?:\d{1,3}|[A-Z])(?:\.\d{1,3})+|\d{1,3})\.?\s+(?=\S)")
+# a right-to-left heading's number ("5-2-"), which the text layer may read with its separators leading ("-2-5")
+_RTL_NUMBER = re.compile(r"^[-\u2013.]?\d{1,3}(?:[-\u2013.]\d{1,3})*[-\u2013.]?\s+(?=\S)")
 _SENTENCE_BREAK = re.compile(r"[.!?]\s+[A-Z]")
 _WORD = re.compile(r"[^\W\d_]{3,}")
 _OPENERS = "\"'\u201c\u2018([<"
@@ -62,7 +66,8 @@ def title_candidate(lines: list[Line], text: str, body_size: float, options: Tit
     if not lines or len(lines) > options.max_lines or len(text) > options.max_chars:
         return None
     number = section_number(text)
-    rest = (text[len(_NUMBER.match(text).group(0)) :] if number else text).strip()  # type: ignore[union-attr]
+    lead = _NUMBER.match(text) or (_RTL_NUMBER.match(text) if right_to_left(text) else None)
+    rest = (text[lead.end() :] if lead else text).strip()
     words = len(rest.split())
     if not rest or not _WORD.search(rest) or not (rest[0].isalnum() or rest[0] in _OPENERS):
         return None
