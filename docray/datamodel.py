@@ -152,8 +152,9 @@ class Block:
     children: list[Block] = field(default_factory=list)
 
     @classmethod
-    def from_vlm_row(cls, row: dict[str, Any]) -> Block:
-        """A block from a ``vlm_blocks`` row (schema.VLM_BLOCK): content as the model read it, no lines."""
+    def from_block_row(cls, row: dict[str, Any]) -> Block:
+        """A block from a ``vlm_blocks`` row (schema.VLM_BLOCK: content as the model read it) or a ``converted_blocks``
+        row (read from an Office/web document's structure): no lines; ``img_path`` where the row has one."""
         return cls(
             type=BlockType(row["type"]),
             bbox=tuple(row["bbox"]),  # type: ignore[arg-type]
@@ -162,6 +163,7 @@ class Block:
             score=float(row["score"]) if row.get("score") is not None else 1.0,
             html=row.get("html"),
             latex=row.get("latex"),
+            img_path=row.get("img_path"),
         )
 
     def to_row(self) -> dict[str, Any]:
@@ -287,7 +289,7 @@ class PageText:
             crops=[Crop.from_row(c) for c in row.get("crops") or [] if c.get("data")],
             image_dpi=float(row["image_dpi"]) if row.get("image_dpi") else None,
             formulas=[Formula.from_row(f) for f in row.get("formulas") or []],
-            vlm_blocks=None if vlm is None else [Block.from_vlm_row(b) for b in vlm],
+            vlm_blocks=None if vlm is None else [Block.from_block_row(b) for b in vlm],
         )
 
 

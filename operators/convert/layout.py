@@ -25,24 +25,11 @@ def is_converted(row: dict[str, Any]) -> bool:
     return row.get("converted_blocks") is not None
 
 
-def block_from_row(row: dict[str, Any]) -> Block:
-    return Block(
-        type=BlockType(row["type"]),
-        bbox=tuple(row["bbox"]),  # type: ignore[arg-type]
-        text=row.get("text") or "",
-        level=int(row.get("level") or 0),
-        score=float(row["score"]) if row.get("score") is not None else 1.0,
-        html=row.get("html"),
-        latex=row.get("latex"),
-        img_path=row.get("img_path"),
-    )
-
-
 def converted_page_layout(row: dict[str, Any]) -> PageLayout:
     """The layout of a page row whose ``converted_blocks`` is not None."""
     layout = PageLayout(page_idx=int(row["page_idx"]), width=float(row["width"]), height=float(row["height"]))
     parent: Block | None = None
-    for block in (block_from_row(b) for b in row.get("converted_blocks") or []):
+    for block in (Block.from_block_row(b) for b in row.get("converted_blocks") or []):
         if block.type in _CHILD_OF:
             if parent is not None and parent.type == _CHILD_OF[block.type]:
                 parent.children.append(block)
