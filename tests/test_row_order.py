@@ -271,3 +271,33 @@ def test_a_table_beside_the_next_column_s_paragraph_is_trusted_but_not_beside_a_
     assert trusted_regions(page, cells + prose).layout == [table]
     labels = _stacked(["Sub:", "Tax:", "Tip:"], 30, 300)
     assert trusted_regions(page, cells + labels).layout == []  # a form's labels left of its values: read by rows
+
+
+def _table_with_turned_heads_taken_for_a_figure() -> PageText:
+    """A scanned vote tally: twelve candidate names standing on end over columns of single-digit counts, row labels
+    at the left, and the layout model's figure box over the heads and the counts (not over the labels)."""
+    ocr = [OcrLine(text=f"Candidate name {k:02d}", bbox=(160.0 + 32 * k, 100.0, 170.0 + 32 * k, 220.0))
+           for k in range(12)]  # fmt: skip
+    for row in range(10):
+        y = 280.0 + 20 * row
+        ocr.append(OcrLine(text=f"Township nr {row:02d}", bbox=(20.0, y, 140.0, y + 12)))
+        ocr.extend(OcrLine(text=str((row + k) % 10), bbox=(162.0 + 32 * k, y, 168.0 + 32 * k, y + 10))
+                   for k in range(12))  # fmt: skip
+    figure = _box(BlockType.IMAGE, (150, 90, 590, 700))  # text lines cover under a tenth of it: a picture
+    return PageText(page_idx=0, width=600, height=800, route=Route.OCR, ocr_lines=ocr, layout=[figure])
+
+
+def test_turned_heads_a_figure_swallows_count_as_its_text_and_the_page_falls_back():
+    tally = _table_with_turned_heads_taken_for_a_figure()
+    lines = ocr_as_lines(tally.ocr_lines or [])
+    upright = [line for line in lines if line.bbox[3] - line.bbox[1] < 2 * (line.bbox[2] - line.bbox[0])]
+    regions = resolve_regions(tally.layout, 600, 800)
+    # the upright text alone: the counts are too few characters to be the page's text in a picture
+    assert len(upright) == len(lines) - 12 and layout_fallback(upright, regions) is None
+    # the names on end are text the picture would swallow: the page is read line by line and keeps them
+    assert page_fallback(tally, lines) is LayoutFallback.TEXT_IN_FIGURE
+    (layout,) = assemble_document([tally])
+    assert layout.layout_fallback is LayoutFallback.TEXT_IN_FIGURE
+    text = " ".join(block.text or "" for block in layout.blocks)
+    assert all(f"Candidate name {k:02d}" in text for k in range(12)) and "Township nr 09" in text
+    assert not any(b.type is BlockType.IMAGE for b in layout.blocks)

@@ -222,7 +222,11 @@ def text_columns(lines: list[Line], options: RowOptions = RowOptions()) -> int:
 
 
 def region_fit(
-    lines: list[Line], regions: list[LayoutBox], options: RowOptions = RowOptions(), slope: float = 0.0
+    lines: list[Line],
+    regions: list[LayoutBox],
+    options: RowOptions = RowOptions(),
+    slope: float = 0.0,
+    measured: list[bool] | None = None,
 ) -> RegionFit:
     """Measure how the page's lines sit in its (resolved) layout regions and in the order they would be read.
 
@@ -230,16 +234,20 @@ def region_fit(
     in a text-dense figure are loose, as :func:`~.layout_page.layout_page` reads them.  A text
     region's lines, and the loose lines, are each read by :func:`~.order.reading_order`; two lines
     of one row are *read apart* when they are in different groups or not next to each other there.
+    ``measured`` (per line, default all) marks the lines that take part in the row measurement (lines, cut
+    lines, rows, split pairs); every line counts for the text a picture holds.
     """
     kept = [r for r in regions if family(r.type) != "discarded"]
-    lines = [ln for ln in lines if line_text(ln)]
+    flags = [True] * len(lines) if measured is None else measured
+    pairs = [(ln, m) for ln, m in zip(lines, flags) if line_text(ln)]
+    lines, flags = [ln for ln, _ in pairs], [m for _, m in pairs]
     owner = assign_lines(lines, kept)
     chars = [len(line_text(ln)) for ln in lines]
     total = sum(chars) or 1
-    cut = sum(1 for ln, o in zip(lines, owner) if _is_cut(ln.bbox, o, kept, options.cut_cover))
+    cut = sum(1 for ln, o, m in zip(lines, owner, flags) if m and _is_cut(ln.bbox, o, kept, options.cut_cover))
     group = _reading_groups(lines, owner, kept, options)
     pictured = sum(c for c, o, g in zip(chars, owner, group) if o is not None and g is None and kept[o].type is BlockType.IMAGE)
-    read = [i for i, g in enumerate(group) if g is not None]
+    read = [i for i, g in enumerate(group) if g is not None and flags[i]]
     position = _positions([lines[i].bbox for i in read], [group[i] for i in read])
     boxes = [lines[i].bbox for i in read]
     rows = rows_of(boxes, options.row_overlap, slope)
@@ -252,7 +260,7 @@ def region_fit(
             if apart and not prose[a] and not prose[b]:
                 split += 1
     return RegionFit(
-        lines=len(lines), rows=len(rows), text_columns=text_columns([lines[i] for i in read], options),
+        lines=sum(flags), rows=len(rows), text_columns=text_columns([lines[i] for i in read], options),
         cut_lines=cut, split_pairs=split, pictured_chars=pictured / total, pictured_count=pictured,
     )  # fmt: skip
 
@@ -327,11 +335,15 @@ def decide(fit: RegionFit, options: RowOptions = RowOptions()) -> LayoutFallback
 
 
 def layout_fallback(
-    lines: list[Line], regions: list[LayoutBox], options: RowOptions = RowOptions(), slope: float = 0.0
+    lines: list[Line],
+    regions: list[LayoutBox],
+    options: RowOptions = RowOptions(),
+    slope: float = 0.0,
+    measured: list[bool] | None = None,
 ) -> LayoutFallback | None:
     """Whether (and why) a page's layout regions are not trusted; ``regions`` as :func:`resolve_regions` keeps them,
-    ``slope`` the page's skew (:func:`page_slope`)."""
-    return decide(region_fit(lines, regions, options, slope), options)
+    ``slope`` the page's skew (:func:`page_slope`), ``measured`` as :func:`region_fit` takes it."""
+    return decide(region_fit(lines, regions, options, slope, measured), options)
 
 
 def row_groups(lines: list[Line], options: RowOptions = RowOptions(), slope: float = 0.0) -> list[list[Line]]:
@@ -374,11 +386,16 @@ def _joined(row: list[Line]) -> Line:
 def page_fallback(page: PageText, lines: list[Line], options: RowOptions = RowOptions()) -> LayoutFallback | None:
     """Whether (and why) a page's layout detections are dropped; ``lines`` are its text lines (text layer or OCR).
     Lines of turned or stacked text (:func:`~.lines.vertical_lines`: a table printed a quarter turned, a report's
-    title set down its margin) take no part: rows are rows of horizontal text, and a line standing on end spans
-    the height of many of them, so it would make a "row" with each line beside it."""
+    title set down its margin) take no part in the row measurement: rows are rows of horizontal text, and a line
+    standing on end spans the height of many of them, so it would make a "row" with each line beside it. They
+    still count as text a picture holds (a table with turned column heads taken for a figure), except on a turned
+    page (they carry half its characters), where the turned text is the page's own."""
     regions = resolve_regions(page.layout, page.width, page.height, options.figure.regions)
-    lines = [line for line, v in zip(lines, vertical_lines(lines)) if not v]
-    return layout_fallback(lines, regions, options, page_slope(page.ocr_lines or []))
+    vertical = vertical_lines(lines)
+    down = sum(len(line_text(line)) for line, v in zip(lines, vertical) if v)
+    if down and 2 * down >= sum(len(line_text(line)) for line in lines):
+        lines, vertical = [line for line, v in zip(lines, vertical) if not v], [False] * (len(lines) - sum(vertical))
+    return layout_fallback(lines, regions, options, page_slope(page.ocr_lines or []), [not v for v in vertical])
 
 
 def trusted_regions(page: PageText, lines: list[Line], options: RowOptions = RowOptions()) -> PageText:
