@@ -1,6 +1,6 @@
 """What the loopback test servers (:class:`~docray.testing.s3.S3Server`, :class:`~docray.testing.ray_head.RayHead`,
-:class:`VlmServeProcess`) share: free ports, waiting for a started process to answer HTTP, and the context-manager
-protocol."""
+:class:`VlmServeProcess`, :class:`~docray.testing.serve.ServeProcess`) share: free ports, waiting for a started process
+to answer HTTP, the context-manager protocol, and a health-checked server process (:class:`HealthCheckedProcess`)."""
 
 from __future__ import annotations
 
@@ -69,11 +69,16 @@ class LoopbackServer:
         self.stop()
 
 
-class VlmServeProcess(LoopbackServer):
-    """``python -m docray.vlm_serve`` on a free port, waited for until /health answers."""
+class HealthCheckedProcess(LoopbackServer):
+    """A Python server process on a free loopback port, waited for until ``/health`` answers 200; its output goes to
+    a temporary file (:meth:`output`).  A subclass names its :meth:`command` (and :meth:`environment`); :meth:`start`
+    after :meth:`stop` starts a new process on the same port."""
 
-    def __init__(self, *args: str):
-        self.args = args
+    name = "server"  # in the error when it does not start
+    poll_s = 0.2  # between /health polls
+    output_chars = 4000  # the tail of its output that :meth:`output` returns
+
+    def __init__(self) -> None:
         self.port = free_port()
         self.process: subprocess.Popen | None = None
         self.log = tempfile.TemporaryFile()
@@ -82,17 +87,25 @@ class VlmServeProcess(LoopbackServer):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def environment(self) -> dict[str, str] | None:
+        """The process's environment (None: this process's)."""
+        return None
+
     def start(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "docray.vlm_serve", *self.args, "--port", str(self.port)],
-                                        stdout=self.log, stderr=subprocess.STDOUT)  # fmt: skip
-        if not wait_for_http(self.process, f"{self.url}/health", timeout_s=120, poll_s=0.2, request_timeout_s=2,
+        self.process = subprocess.Popen(
+            self.command(), stdout=self.log, stderr=subprocess.STDOUT, env=self.environment()
+        )
+        if not wait_for_http(self.process, f"{self.url}/health", timeout_s=120, poll_s=self.poll_s, request_timeout_s=2,
                              ok_status=200):  # fmt: skip
             self.stop()
-            raise RuntimeError(f"vlm-serve did not start:\n{self.output()}")
+            raise RuntimeError(f"{self.name} did not start:\n{self.output()}")
 
     def output(self) -> str:
         self.log.seek(0)
-        return self.log.read().decode("utf-8", "replace")[-4000:]
+        return self.log.read().decode("utf-8", "replace")[-self.output_chars :]
 
     def stop(self) -> int | None:
         if self.process is not None and self.process.poll() is None:
@@ -103,3 +116,16 @@ class VlmServeProcess(LoopbackServer):
                 self.process.kill()
                 self.process.wait(timeout=5)
         return None if self.process is None else self.process.returncode
+
+
+class VlmServeProcess(HealthCheckedProcess):
+    """``python -m docray.vlm_serve`` on a free port, waited for until /health answers."""
+
+    name = "vlm-serve"
+
+    def __init__(self, *args: str):
+        super().__init__()
+        self.args = args
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "docray.vlm_serve", *self.args, "--port", str(self.port)]
