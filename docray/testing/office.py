@@ -190,6 +190,27 @@ def xlsx_file(macro_enabled: bool = False) -> bytes:
 # ---------------------------------------------------------------------------- OpenDocument
 
 
+def add_odf_rows(table, rows: tuple[tuple[str, ...], ...]) -> None:
+    """Append one OpenDocument table row per entry of ``rows``, a text cell per value."""
+    from odf.table import TableCell, TableRow
+    from odf.text import P
+
+    for row in rows:
+        tr = TableRow()
+        for value in row:
+            cell = TableCell()
+            cell.addElement(P(text=value))
+            tr.addElement(cell)
+        table.addElement(tr)
+
+
+def odf_bytes(document) -> bytes:
+    """An odfpy document written to bytes."""
+    buffer = io.BytesIO()
+    document.write(buffer)
+    return buffer.getvalue()
+
+
 def odt_file() -> bytes:
     """An OpenDocument text: a heading, a paragraph, a numbered list with a nested item, a table with a spanning cell,
     an embedded picture."""
@@ -227,43 +248,26 @@ def odt_file() -> bytes:
     for _ in range(len(TABLE_ROWS[0]) - 1):
         header.addElement(CoveredTableCell())
     table.addElement(header)
-    for row in TABLE_ROWS:
-        tr = TableRow()
-        for value in row:
-            cell = TableCell()
-            cell.addElement(P(text=value))
-            tr.addElement(cell)
-        table.addElement(tr)
+    add_odf_rows(table, TABLE_ROWS)
     document.text.addElement(table)
     picture = P()
     frame = Frame(width="2cm", height="1.5cm", anchortype="as-char")
     frame.addElement(Image(href=document.addPictureFromString(png(), "image/png")))
     picture.addElement(frame)
     document.text.addElement(picture)
-    buffer = io.BytesIO()
-    document.write(buffer)
-    return buffer.getvalue()
+    return odf_bytes(document)
 
 
 def ods_file() -> bytes:
     """An OpenDocument spreadsheet: one sheet 'Ponds' holding TABLE_ROWS."""
     from odf.opendocument import OpenDocumentSpreadsheet
-    from odf.table import Table, TableCell, TableRow
-    from odf.text import P
+    from odf.table import Table
 
     document = OpenDocumentSpreadsheet()
     table = Table(name="Ponds")
-    for row in TABLE_ROWS:
-        tr = TableRow()
-        for value in row:
-            cell = TableCell()
-            cell.addElement(P(text=value))
-            tr.addElement(cell)
-        table.addElement(tr)
+    add_odf_rows(table, TABLE_ROWS)
     document.spreadsheet.addElement(table)
-    buffer = io.BytesIO()
-    document.write(buffer)
-    return buffer.getvalue()
+    return odf_bytes(document)
 
 
 def odp_file() -> bytes:
@@ -289,9 +293,7 @@ def odp_file() -> bytes:
             frame.addElement(box)
             page.addElement(frame)
         document.presentation.addElement(page)
-    buffer = io.BytesIO()
-    document.write(buffer)
-    return buffer.getvalue()
+    return odf_bytes(document)
 
 
 # ---------------------------------------------------------------------------- web, e-book, CSV
