@@ -391,11 +391,12 @@ def page_fallback(page: PageText, lines: list[Line], options: RowOptions = RowOp
     still count as text a picture holds (a table with turned column heads taken for a figure), except on a turned
     page (they carry half its characters), where the turned text is the page's own."""
     regions = resolve_regions(page.layout, page.width, page.height, options.figure.regions)
+    slope = page_slope(page.ocr_lines or [])
     vertical = vertical_lines(lines)
     down = sum(len(line_text(line)) for line, v in zip(lines, vertical) if v)
     if down and 2 * down >= sum(len(line_text(line)) for line in lines):
-        lines, vertical = [line for line, v in zip(lines, vertical) if not v], [False] * (len(lines) - sum(vertical))
-    return layout_fallback(lines, regions, options, page_slope(page.ocr_lines or []), [not v for v in vertical])
+        return layout_fallback([line for line, v in zip(lines, vertical) if not v], regions, options, slope)
+    return layout_fallback(lines, regions, options, slope, measured=[not v for v in vertical])
 
 
 def trusted_regions(page: PageText, lines: list[Line], options: RowOptions = RowOptions()) -> PageText:
