@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from docray.datamodel import BBox, Block
+from docray.datamodel import BBox, Block, bbox_union
 from docray.schema import BlockType
 
 PAGE_WIDTH = 612.0  # points (US Letter width)
@@ -154,7 +154,7 @@ class PageBuilder:
             marker = "-"
         self._list.append(f"{'    ' * depth}{marker} {text}")
         if bbox is not None:
-            self._list_box = bbox if self._list_box is None else _union(self._list_box, bbox)
+            self._list_box = bbox if self._list_box is None else bbox_union([self._list_box, bbox])
 
     def code_line(self, text: str) -> None:
         """A line of a code block (consecutive lines form one block)."""
@@ -260,10 +260,6 @@ class PageBuilder:
 def _spanned_into(rows: list[list[Cell]], index: int) -> bool:
     """A cell of an earlier row spans down into row ``index``."""
     return any(j + cell.rowspan - 1 >= index for j, row in enumerate(rows[:index]) for cell in row)
-
-
-def _union(a: BBox, b: BBox) -> BBox:
-    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
 def _clip(box: BBox, width: float, height: float) -> BBox:
